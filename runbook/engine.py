@@ -136,23 +136,39 @@ class RunOutcome:
     durations: dict[str, float]
 
 
-@contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a lost SSH session) stop the run the way Ctrl-C does."""
+class Signals:
+    """SIGTERM and SIGHUP (a lost SSH session) stop the run the way Ctrl-C does.
 
-    def handler(signum: int, _frame: object) -> None:
-        raise Interrupted(signal.Signals(signum).name)
+    Once the run is cleaning up (rolling back, bringing the app up), it is
+    ``shielded``: a second Ctrl-C or SIGTERM is noted, not obeyed, because
+    stopping a rollback half way is exactly what the runbook exists to prevent.
+    """
 
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        # not the main thread (a Textual worker): the app handles signals itself
-        with contextlib.suppress(ValueError):
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    def __init__(self) -> None:
+        self.shielded = False
+        self.ignored: list[str] = []
+
+    def handler(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self.shielded:
+            self.ignored.append(name)
+            return
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Interrupted(name)
+
+    @contextmanager
+    def installed(self) -> Iterator[Signals]:
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            # not the main thread (a Textual worker): the app handles signals itself
+            with contextlib.suppress(ValueError):
+                previous[sig] = signal.signal(sig, self.handler)
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 class Walker:
@@ -182,8 +198,8 @@ class Walker:
             dry_run=ctx.dry_run,
             options=vars(ctx.options),
         )
-        try:
-            with signals_interrupt():
+        with Signals().installed() as signals:
+            try:
                 while node_id is not None:
                     node = flow.NODES[node_id]
                     visited.append(node_id)
@@ -207,29 +223,36 @@ class Walker:
                         node_id = result.goto or node.next
                     else:
                         node_id = node.on_fail or "failed"
-        except BaseException as exc:
-            reason = exc.signame if isinstance(exc, Interrupted) else type(exc).__name__
-            if isinstance(exc, KeyboardInterrupt):
-                reason = "SIGINT"
-            ctx.emit("aborted", reason=reason, message=str(exc))
-            outcome = "failed"
-            code = exitcodes.FAILED
-            if self.on_abort is not None:
-                try:
-                    self.on_abort(ctx, reason)
-                except BaseException as cleanup_exc:  # the person must hear about it
+            except BaseException as exc:
+                reason = exc.signame if isinstance(exc, Interrupted) else type(exc).__name__
+                if isinstance(exc, KeyboardInterrupt):
+                    reason = "SIGINT"
+                signals.shielded = True
+                ctx.emit("aborted", reason=reason, message=str(exc))
+                outcome = "failed"
+                code = exitcodes.FAILED
+                if self.on_abort is not None:
+                    try:
+                        self.on_abort(ctx, reason)
+                    except BaseException as cleanup_exc:  # the person must hear about it
+                        ctx.emit(
+                            "output",
+                            text=f"cleanup after {reason} failed: {cleanup_exc}",
+                            level="error",
+                        )
+                        outcome, code = "needs_person", exitcodes.NEEDS_PERSON
+                if ctx.state.get("needs_person"):
+                    outcome, code = "needs_person", exitcodes.NEEDS_PERSON
+                if signals.ignored:
                     ctx.emit(
                         "output",
-                        text=f"cleanup after {reason} failed: {cleanup_exc}",
-                        level="error",
+                        text=f"ignored {', '.join(signals.ignored)} while cleaning up",
+                        level="warning",
                     )
-                    outcome, code = "needs_person", exitcodes.NEEDS_PERSON
-            if ctx.state.get("needs_person"):
-                outcome, code = "needs_person", exitcodes.NEEDS_PERSON
-            ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=f"aborted by {reason}")
-            if isinstance(exc, (KeyboardInterrupt, Interrupted)):
-                return RunOutcome(outcome, code, visited, results, durations)
-            raise
+                ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=f"aborted by {reason}")
+                if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+                    return RunOutcome(outcome, code, visited, results, durations)
+                raise
 
     def _run_step(self, node: flow.Step, durations: dict[str, float]) -> StepResult:
         ctx = self.ctx

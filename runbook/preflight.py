@@ -282,7 +282,8 @@ def _transaction_checks(s: Session, report: PreflightReport) -> None:
     try:
         rows = s.query(
             "SELECT t.trx_mysql_thread_id AS id, p.USER AS user, p.HOST AS host, "
-            "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS age "
+            "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS age, "
+            "t.trx_rows_locked AS rows_locked, t.trx_tables_locked AS tables_locked "
             "FROM information_schema.INNODB_TRX t "
             "LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
             "WHERE t.trx_mysql_thread_id <> CONNECTION_ID() ORDER BY t.trx_started"
@@ -295,10 +296,18 @@ def _transaction_checks(s: Session, report: PreflightReport) -> None:
             "grant PROCESS to see transactions that would block the DDL",
         )
         return
-    long = [r for r in rows if (r["age"] or 0) >= LONG_TRANSACTION_S]
+    # A transaction holding locks blocks the FK's metadata lock on its parent however
+    # young it is; an old one is likely to be holding something we cannot see.
+    long = [
+        r
+        for r in rows
+        if (r["age"] or 0) >= LONG_TRANSACTION_S or r["rows_locked"] or r["tables_locked"]
+    ]
     if long:
         detail = "; ".join(
-            f"connection {r['id']} ({r['user']}@{r['host']}) open {r['age']} s" for r in long
+            f"connection {r['id']} ({r['user']}@{r['host']}) open {r['age']} s, "
+            f"{r['rows_locked']} row lock(s)"
+            for r in long
         )
         report.add(
             "open transactions",
