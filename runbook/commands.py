@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from runbook import config as config_mod
-from runbook import exitcodes, flow, journal
+from runbook import exitcodes, flow, journal, runs
 from runbook.config import Config, ConfigError
 from runbook.db import DatabaseError, Target
-from runbook.engine import Context, Event, Options, RunOutcome, Walker
+from runbook.engine import Context, Event, Options, RunOutcome
 from runbook.prompter import NeedsOperator, Prompter, for_terminal
 
 
@@ -126,19 +126,10 @@ def _esc(text: str) -> str:
 def run_deploy(
     cfg: Config, options: Options, prompter: Prompter, sink: Any, start: str = "preflight"
 ) -> tuple[RunOutcome, Context]:
-    """Walk the deployment from ``start``; the one entry point every driver uses."""
-    from runbook.steps import ACTIONS, close_sessions, on_abort
-
-    target = Target(cfg.database, dry_run=options.dry_run)
+    """Walk the deployment from ``start``."""
     kind = "dryrun" if options.dry_run else "deploy"
-    jr = journal.Journal.create(cfg.journal_dir, cfg.database.database, kind)
-    ctx = Context(cfg, target, jr, prompter, options, sink)
-    ctx.state["validation"] = _validation(cfg)
-    try:
-        outcome = Walker(ctx, ACTIONS, on_abort=on_abort).walk(start)
-    finally:
-        close_sessions(ctx)
-        jr.close()
+    ctx = runs.new_context(cfg, options, prompter, sink, kind)
+    outcome = runs.walk(ctx, start)
     return outcome, ctx
 
 

@@ -65,6 +65,9 @@ class StepResult:
     skipped: bool = False
     exit_code: int | None = None
     goto: str | None = None  # a successful step that makes the rest moot (already applied)
+    # The answer the step's evidence points to, used as the safe answer of the decision
+    # that follows (e.g. the monitor's severity: minor -> continue, major -> rollback).
+    suggest: str | None = None
 
 
 @dataclass
@@ -116,7 +119,12 @@ class Context:
 StepAction = Callable[[Context], StepResult]
 
 # Node ids whose success means the decision after them takes this branch.
-_SUCCESS_BRANCH = {"tests_failed": "proceed", "migration_failed": "no", "verification_failed": "no"}
+_SUCCESS_BRANCH = {
+    "tests_failed": "proceed",
+    "migration_failed": "no",
+    "verification_failed": "no",
+    "issues_detected": "none",
+}
 
 _OUTCOME_EXIT = {
     "success": exitcodes.OK,
@@ -187,7 +195,7 @@ class Walker:
         ctx = self.ctx
         visited: list[str] = []
         results: dict[str, StepResult] = {}
-        durations: dict[str, float] = {}
+        durations: dict[str, float] = ctx.state.setdefault("durations", {})
         last: StepResult | None = None
         exit_override: int | None = None
         node_id: str | None = start
@@ -209,6 +217,8 @@ class Walker:
                         code = (
                             exit_override if exit_override is not None else _OUTCOME_EXIT[outcome]
                         )
+                        ctx.state["outcome"] = outcome
+                        self._finally(durations)
                         ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=node.title)
                         return RunOutcome(outcome, code, visited, results, durations)
                     if isinstance(node, flow.Decision):
@@ -249,10 +259,23 @@ class Walker:
                         text=f"ignored {', '.join(signals.ignored)} while cleaning up",
                         level="warning",
                     )
+                ctx.state["outcome"] = outcome
+                self._finally(durations)
                 ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=f"aborted by {reason}")
                 if isinstance(exc, (KeyboardInterrupt, Interrupted)):
                     return RunOutcome(outcome, code, visited, results, durations)
                 raise
+
+    def _finally(self, durations: dict[str, float]) -> None:
+        """Notification and archive: after every end; their failure never changes the outcome."""
+        for node in flow.FINALLY:
+            if node.id not in self.actions:
+                continue
+            self.ctx.current = node.id
+            try:
+                self._run_step(node, durations)
+            except Exception as exc:  # a report that cannot be sent must not mask the run
+                self.ctx.emit("output", text=f"{node.title} failed: {exc}", level="error")
 
     def _run_step(self, node: flow.Step, durations: dict[str, float]) -> StepResult:
         ctx = self.ctx
@@ -306,16 +329,17 @@ class Walker:
                 evidence=last.evidence if last else [],
             )
             return node.safe
+        safe = last.suggest if last and last.suggest in node.branches else node.safe
         options = tuple(
             Option(key, node.labels.get(key, key))
-            for key in sorted(node.branches, key=lambda k: k != node.safe)
+            for key in sorted(node.branches, key=lambda k: k != safe)
             if key != success
         )
         question = Question(
             id=node.id,
             text=node.title,
             options=options,
-            safe=node.safe,
+            safe=safe,
             evidence=tuple((last.evidence if last else []) or ([last.summary] if last else [])),
         )
         return ctx.ask(question)

@@ -56,6 +56,7 @@ PHASES: tuple[Phase, ...] = (
     Phase("deploy", "Production deployment", "3 min"),
     Phase("monitor", "Post-deployment monitoring", "30 min"),
     Phase("rollback", "Rollback procedure", "as needed"),
+    Phase("report", "Post-deployment notification", "at every end"),
 )
 
 _NODES: tuple[Node, ...] = (
@@ -263,8 +264,12 @@ _NODES: tuple[Node, ...] = (
         on_fail="needs_person",
     ),
     End("deployed", "Deployment successful", "deploy", outcome="success"),
-    End("already_applied", "Already applied and verified: nothing to do", "deploy",
-        outcome="success"),
+    End(
+        "already_applied",
+        "Already applied and verified: nothing to do",
+        "deploy",
+        outcome="success",
+    ),
     End("failed", "Deployment failed; target unchanged", "deploy", outcome="failed"),
     End(
         "needs_person",
@@ -272,9 +277,126 @@ _NODES: tuple[Node, ...] = (
         "deploy",
         outcome="needs_person",
     ),
+    # -- post-deployment monitoring ------------------------------------------------
+    Step(
+        "monitor",
+        "Post-deployment monitoring",
+        "monitor",
+        30 * 60,
+        (
+            "Application log: foreign key and database errors",
+            "MySQL error log: constraint violations, deadlocks",
+            "System resources: memory spikes, CPU issues",
+            "Functional testing: the application answers",
+        ),
+        next="issues_detected",
+        on_fail="issues_detected",
+    ),
+    Decision(
+        "issues_detected",
+        "Issues detected?",
+        "monitor",
+        branches={"rollback": "rollback_choice", "continue": "monitor", "none": "checkpoint"},
+        safe="rollback",
+        labels={
+            "rollback": "MAJOR: roll back",
+            "continue": "MINOR: continue monitoring",
+            "none": "No issues",
+        },
+    ),
+    Step(
+        "checkpoint",
+        "30-minute checkpoint",
+        "monitor",
+        1,
+        (
+            "No errors in application logs",
+            "No database constraint violations",
+            "Application performance normal",
+            "No user-reported issues",
+        ),
+        next="monitoring_complete",
+        on_fail="monitoring_complete",
+    ),
+    End("monitoring_complete", "Monitoring complete", "monitor", outcome="success"),
+    # -- rollback procedure --------------------------------------------------------
+    Decision(
+        "rollback_choice",
+        "Which rollback?",
+        "rollback",
+        branches={"migrations": "rollback_a", "restore": "rollback_b"},
+        safe="migrations",
+        labels={
+            "migrations": "Option A: migration rollback (down files, newest first)",
+            "restore": "Option B: restore the pre-deployment backup",
+        },
+    ),
+    Step(
+        "rollback_a",
+        "Option A: migration rollback",
+        "rollback",
+        5,
+        (
+            "No later migration or table depends on these tables",
+            "Rows that dropping will lose, shown and confirmed",
+            "Down files, newest first, and their migrations rows",
+            "Schema equals the pre-deployment fingerprint",
+        ),
+        next="post_rollback",
+        writes=True,
+        on_fail="needs_person",
+    ),
+    Step(
+        "rollback_b",
+        "Option B: database restore",
+        "rollback",
+        60,
+        (
+            "Backup verified (gzip, trailer, sha256)",
+            "What will be lost, shown and confirmed",
+            "Maintenance mode on",
+            "Restore with progress",
+            "Database equals the backup",
+            "Application answers 200",
+        ),
+        next="post_rollback",
+        writes=True,
+        on_fail="needs_person",
+    ),
+    Step(
+        "post_rollback",
+        "Post-rollback",
+        "rollback",
+        60,
+        ("Verify the app works", "Document issues", "Schedule re-deploy"),
+        next="rolled_back",
+    ),
+    End("rolled_back", "Rolled back", "rollback", outcome="rolled_back"),
 )
 
-NODES: dict[str, Node] = {node.id: node for node in _NODES}
+# Run after every end of a walk, whatever the outcome (the seed's notification box):
+# the walker calls their actions once an End is reached or the run aborted. The archive
+# comes first so that the notification can say where it is.
+FINALLY: tuple[Step, ...] = (
+    Step(
+        "archive",
+        "Archive deployment logs",
+        "report",
+        5,
+        ("Journal, report and log excerpts in a 0600 tar.gz",),
+        next=None,
+    ),
+    Step(
+        "notify",
+        "Post-deployment notification",
+        "report",
+        5,
+        ("Send the summary to the team", "Document completion"),
+        next=None,
+    ),
+)
+
+NODES: dict[str, Node] = {node.id: node for node in (*_NODES, *FINALLY)}
 
 
 def steps_of_phase(phase: str) -> list[Node]:
@@ -283,7 +405,13 @@ def steps_of_phase(phase: str) -> list[Node]:
 
 def path_from(start: str, choose: dict[str, str] | None = None) -> list[str]:
     """The happy path from ``start``: each decision takes its non-failure branch."""
-    happy = {"tests_failed": "proceed", "migration_failed": "no", "verification_failed": "no"}
+    happy = {
+        "tests_failed": "proceed",
+        "migration_failed": "no",
+        "verification_failed": "no",
+        "issues_detected": "none",
+        "rollback_choice": "migrations",
+    }
     happy.update(choose or {})
     out: list[str] = []
     node_id: str | None = start
