@@ -78,7 +78,7 @@ def next_batch(session: Session, database: str) -> int:
     return int(value)
 
 
-def blocking_connections(session: Session, tables: Sequence[str], database: str) -> list[str]:
+def blocking_connections(session: Session) -> list[str]:
     """Who holds the transactions that make our DDL wait, for the message that names them."""
     rows = session.query(
         "SELECT t.trx_mysql_thread_id AS id, p.USER AS user, p.HOST AS host, "
@@ -94,6 +94,38 @@ def blocking_connections(session: Session, tables: Sequence[str], database: str)
     ]
 
 
+def _retrying(
+    session: Session,
+    database: str,
+    migration: str,
+    sql: str,
+    args: Sequence[object] | None,
+    listener: Listener,
+) -> None:
+    """Run one statement; on a lock wait, say who blocks and retry a bounded number of times."""
+    for attempt in range(1, LOCK_RETRIES + 1):
+        try:
+            session.execute(sql, args)
+            return
+        except DatabaseError as exc:
+            if exc.code not in LOCK_WAIT_ERRORS:
+                raise MigrationError(
+                    migration, f"the server refused it: [{exc.code}] {exc}", exc.code
+                ) from None
+            blockers = blocking_connections(session)
+            if attempt < LOCK_RETRIES:
+                listener(
+                    "lock_wait", {"migration": migration, "attempt": attempt, "blockers": blockers}
+                )
+                continue
+            raise MigrationError(
+                migration,
+                f"gave up after {attempt} lock waits of {LOCK_WAIT_TIMEOUT_S} s; blocked by "
+                + ("; ".join(blockers) or "a metadata lock holder that left no transaction"),
+                exc.code,
+            ) from None
+
+
 def apply(
     session: Session,
     database: str,
@@ -105,54 +137,29 @@ def apply(
 ) -> list[Applied]:
     """Apply each migration in order; ``created`` grows as tables appear, so a caller can
     undo exactly them even if this raises half way."""
-    session.set_session({"lock_wait_timeout": LOCK_WAIT_TIMEOUT_S})
+    # Both waits are bounded: metadata locks (DDL) and InnoDB row locks (the INSERT into
+    # migrations). The server defaults are a day and 50 s: an operator would see a hang.
+    session.set_session(
+        {"lock_wait_timeout": LOCK_WAIT_TIMEOUT_S, "innodb_lock_wait_timeout": LOCK_WAIT_TIMEOUT_S}
+    )
     done: list[Applied] = []
     for migration in migrations:
         table = table_of(migration)
         sql = migration.up_sql.strip().rstrip(";")
-        attempt = 0
-        while True:
-            attempt += 1
-            listener(
-                "migration_start", {"migration": migration.name, "table": table, "attempt": attempt}
-            )
-            started = time.monotonic()
-            try:
-                session.execute(sql)
-                break
-            except DatabaseError as exc:
-                if exc.code in LOCK_WAIT_ERRORS and attempt < LOCK_RETRIES:
-                    listener(
-                        "lock_wait",
-                        {
-                            "migration": migration.name,
-                            "attempt": attempt,
-                            "blockers": blocking_connections(session, [table], database),
-                        },
-                    )
-                    continue
-                if exc.code in LOCK_WAIT_ERRORS:
-                    blockers = blocking_connections(session, [table], database)
-                    raise MigrationError(
-                        migration.name,
-                        f"gave up after {attempt} lock waits of {LOCK_WAIT_TIMEOUT_S} s; "
-                        "blocked by "
-                        + (
-                            "; ".join(blockers) or "a metadata lock holder that left no transaction"
-                        ),
-                        exc.code,
-                    ) from None
-                raise MigrationError(
-                    migration.name, f"the server refused it: [{exc.code}] {exc}", exc.code
-                ) from None
+        listener("migration_start", {"migration": migration.name, "table": table})
+        started = time.monotonic()
+        _retrying(session, database, migration.name, sql, None, listener)
         elapsed = time.monotonic() - started
         created.append(table)
         warnings = [f"{w['Level']} {w['Code']}: {w['Message']}" for w in session.warnings()]
-        session.execute(
+        _retrying(
+            session,
+            database,
+            migration.name,
             f"INSERT INTO {quote_ident(database)}.migrations (migration, batch) VALUES (%s, %s)",
             [migration.name, batch],
+            listener,
         )
-        applied = Applied(migration.name, table, elapsed, warnings)
         listener(
             "statement",
             {
@@ -164,7 +171,7 @@ def apply(
                 "batch": batch,
             },
         )
-        done.append(applied)
+        done.append(Applied(migration.name, table, elapsed, warnings))
     return done
 
 
@@ -179,6 +186,7 @@ def undo(
     """Drop exactly ``tables`` newest first and delete their ``migrations`` rows."""
     by_table = {table_of(m): m for m in migrations}
     present = existing_tables(session, database)
+    done = recorded(session, database)
     for table in reversed(list(tables)):
         migration = by_table.get(table)
         if table in present:
@@ -189,7 +197,8 @@ def undo(
             )
             session.execute(sql)
             listener("statement", {"table": table, "sql": sql, "undo": True})
-        if migration is not None:
+        # only rows that exist: a DELETE that matches nothing still waits on row locks
+        if migration is not None and migration.name in done:
             session.execute(
                 f"DELETE FROM {quote_ident(database)}.migrations WHERE migration = %s",
                 [migration.name],

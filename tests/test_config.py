@@ -65,9 +65,12 @@ def test_unknown_key_is_named_with_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace('dir = "backups"', 'dir = "backups"\nretention = 3'))
     with pytest.raises(ConfigError) as err:
         config.load(path)
-    line = GOOD.replace('dir = "backups"', 'dir = "backups"\nretention = 3').splitlines().index(
-        "retention = 3"
-    ) + 1
+    line = (
+        GOOD.replace('dir = "backups"', 'dir = "backups"\nretention = 3')
+        .splitlines()
+        .index("retention = 3")
+        + 1
+    )
     assert f"{path}:{line}: unknown key [backup] retention" in str(err.value)
 
 
@@ -129,7 +132,9 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
             config.load(write(tmp_path, GOOD.replace(old, new)))
 
 
-def test_lookup_order_flag_then_env_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lookup_order_flag_then_env_then_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(config.ENV_VAR, raising=False)
     assert config.find_config(None) == tmp_path / "runbook.toml"
@@ -143,7 +148,7 @@ def test_missing_config_is_a_configuration_error(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(config.ENV_VAR, raising=False)
-    with pytest.raises(ConfigError, match="no such config file.*current directory"):
+    with pytest.raises(ConfigError, match=r"no such config file.*current directory"):
         config.load(None)
     assert main(["preflight", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "nope.toml: no such config file" in capsys.readouterr().err

@@ -277,7 +277,8 @@ def test_verification_failure_takes_the_safe_answer_and_rolls_back(
         if event.kind == "step_start" and event.node == "verify":
             with clean_sandbox.connect() as conn, conn.cursor() as cur:
                 cur.execute(
-                    "ALTER TABLE callback_requests DROP INDEX callback_requests_company_id_created_at_index"
+                    "ALTER TABLE callback_requests "
+                    "DROP INDEX callback_requests_company_id_created_at_index"
                 )
 
     before = snapshot(cfg_path)
@@ -438,3 +439,35 @@ def test_password_never_reaches_argv_journal_backup_or_output(
     assert bad.returncode == 1
     assert "Access denied" in bad.stdout + bad.stderr
     assert password[::-1] not in bad.stdout + bad.stderr
+
+
+def test_a_lock_that_appears_after_the_checks_is_waited_for_then_named(
+    cfg_path: Path, clean_sandbox: Sandbox
+) -> None:
+    """A transaction that locks `migrations` after preflight: the INSERT that records a
+    migration waits a bounded time, the wait is reported, and the blocker is named."""
+    blocker: dict[str, Any] = {}
+
+    def block_parent(event: Event) -> None:
+        if event.kind == "step_start" and event.node == "migrate":
+            conn = clean_sandbox.connect(autocommit=False)
+            with conn.cursor() as cur:
+                cur.execute("SELECT * FROM migrations FOR UPDATE")
+                cur.execute("SELECT CONNECTION_ID()")
+                blocker["id"] = cur.fetchone()[0]
+            blocker["conn"] = conn
+
+    before = snapshot(cfg_path)
+    try:
+        outcome, _ = deploy_in_process(cfg_path, block_parent)
+    finally:
+        blocker["conn"].rollback()
+        blocker["conn"].close()
+    assert outcome.exit_code == 1
+    events = last_run(cfg_path)
+    waits = [e for e in events if e["event"] == "output" and "waited" in e.get("text", "")]
+    assert len(waits) == 2  # two retries, then it gives up
+    failed = next(e for e in events if e["event"] == "step_end" and e["node"] == "migrate")
+    assert f"connection {blocker['id']} (askproai_user@" in failed["summary"]
+    assert snapshot(cfg_path).diff(before) == []
+    assert app_answers_200(cfg_path)
