@@ -28,12 +28,20 @@ def main() -> None:
     bare = median(time_process([python, "-c", "pass"], args.runs, cwd))
     validate = median(time_process([runbook, "validate"], args.runs, cwd))
     as_json = median(time_process([runbook, "validate", "--json"], args.runs, cwd))
-    print(table([
-        ("python -c pass", f"{bare * 1000:.0f} ms", "interpreter start"),
-        ("python -c 'import sqlglot'", f"{floor * 1000:.0f} ms", "floor"),
-        ("runbook validate", f"{validate * 1000:.0f} ms", f"{validate / floor:.2f}x floor"),
-        ("runbook validate --json", f"{as_json * 1000:.0f} ms", f"{as_json / floor:.2f}x floor"),
-    ]))
+    print(
+        table(
+            [
+                ("python -c pass", f"{bare * 1000:.0f} ms", "interpreter start"),
+                ("python -c 'import sqlglot'", f"{floor * 1000:.0f} ms", "floor"),
+                ("runbook validate", f"{validate * 1000:.0f} ms", f"{validate / floor:.2f}x floor"),
+                (
+                    "runbook validate --json",
+                    f"{as_json * 1000:.0f} ms",
+                    f"{as_json / floor:.2f}x floor",
+                ),
+            ]
+        )
+    )
     print(f"\ntarget: under 500 ms -> {'met' if validate < 0.5 else 'NOT met'}")
 
 

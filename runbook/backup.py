@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from runbook.db import Target
+from runbook.db import Session, Target
 
 DUMP_FLAGS = (
     "--single-transaction",
@@ -72,32 +72,28 @@ def dump_command(target: Target, defaults: Path) -> list[str]:
     return [dump_tool(), f"--defaults-extra-file={defaults}", *DUMP_FLAGS, target.database]
 
 
-def estimate_size(target: Target) -> int:
-    """Bytes of table data and indexes: an upper bound for the uncompressed dump."""
-    with_session = target.connect(pinned=False)
-    try:
-        value = with_session.scalar(
-            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES "
-            "WHERE table_schema = %s",
-            [target.database],
-        )
-    finally:
-        with_session.close()
+def estimate_size(session: Session, database: str) -> int:
+    """Bytes of table data and indexes: a rough size of the uncompressed dump."""
+    value = session.scalar(
+        "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES "
+        "WHERE table_schema = %s",
+        [database],
+    )
     return int(value or 0)
 
 
-def create(target: Target, directory: Path, progress: Progress | None = None) -> BackupInfo:
+def create(
+    target: Target,
+    directory: Path,
+    progress: Progress | None = None,
+    expected_total: int | None = None,
+) -> BackupInfo:
     """Dump the target into a new 0600 gzip file and return what was written.
 
     On any failure the partial file is removed and BackupError says why; the
     target has not been touched either way (the dump only reads).
     """
     path = backup_path(directory, target.database)
-    expected_total = None
-    try:
-        expected_total = estimate_size(target)
-    except Exception:  # an estimate only drives the progress bar
-        expected_total = None
     sha = hashlib.sha256()
     written = 0
     raw = 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook import journal, migrate
+from runbook import backup, journal, migrate
 from runbook.config import Config
 from runbook.db import PINNED_SETTINGS, DatabaseError, Session, Target
 from runbook.laravel import App, probe
@@ -324,14 +324,7 @@ def _transaction_checks(s: Session, report: PreflightReport) -> None:
 
 def _backup_dir_check(s: Session, cfg: Config, database: str, report: PreflightReport) -> None:
     directory = cfg.backup_dir
-    size = int(
-        s.scalar(
-            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES "
-            "WHERE table_schema = %s",
-            [database],
-        )
-        or 0
-    )
+    size = backup.estimate_size(s, database)
     if not directory.is_dir():
         report.add(
             "backup directory",

@@ -108,7 +108,10 @@ def step_backup(ctx: Context) -> StepResult:
         return StepResult(ok=True, summary=f"would write {path}")
     try:
         info = backup.create(
-            ctx.target, directory, progress=lambda done, total: ctx.progress(done, total, "bytes")
+            ctx.target,
+            directory,
+            progress=lambda done, total: ctx.progress(done, total, "bytes"),
+            expected_total=backup.estimate_size(session(ctx), ctx.target.database),
         )
         ctx.output(f"wrote {info.path} ({info.size} bytes); verifying")
         checked = backup.inspect(info.path, progress=lambda d, t: ctx.progress(d, t, "bytes"))
