@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import median, table  # noqa: E402
+from harness import median, table
 
-from runbook import backup, config, migrate  # noqa: E402
-from runbook.db import Target  # noqa: E402
-from runbook.sandbox import Sandbox  # noqa: E402
-from runbook.validator import validate  # noqa: E402
+from runbook import backup, config, migrate
+from runbook.db import Target
+from runbook.sandbox import Sandbox
+from runbook.validator import validate
 
 
 def bench_migration(target: Target, runs: int) -> tuple[float, float]:

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import median, table, time_process  # noqa: E402
+from harness import median, table, time_process
 
 
 def main() -> None:
