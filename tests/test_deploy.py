@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -425,8 +426,16 @@ def test_password_never_reaches_argv_journal_backup_or_output(
     assert done.returncode == 0, done.stdout + done.stderr
     assert seen_argv == []
     assert password not in done.stdout + done.stderr
-    for path in (cfg_path.parent / "journal").glob("*"):
+    journals = list((cfg_path.parent / "journal").glob("*.jsonl"))
+    archives = list((cfg_path.parent / "journal" / "archive").glob("*.tar.gz"))
+    assert journals and archives
+    for path in journals:
         assert password not in path.read_text()
+    for path in archives:
+        with tarfile.open(path) as tar:
+            for member in tar.getmembers():
+                data = tar.extractfile(member)
+                assert data is None or password.encode() not in data.read()
     # a wrong password must not echo anything secret either
     text = cfg_path.read_text().replace(password, password[::-1])
     cfg_path.write_text(text)
