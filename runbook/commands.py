@@ -279,3 +279,10 @@ def dispatch(args: argparse.Namespace) -> int:
     except journal.JournalError as exc:
         err.print(f"[red]runbook: {_esc(str(exc))}[/]")
         return exitcodes.CONFIG_ERROR
+    except Exception as exc:
+        from runbook.sandbox import SandboxError
+
+        if not isinstance(exc, SandboxError):
+            raise
+        err.print(f"[red]runbook: {_esc(str(exc))}[/]")
+        return exc.exit_code

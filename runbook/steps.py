@@ -9,6 +9,7 @@ from runbook import backup, exitcodes, fingerprint, migrate
 from runbook.db import DatabaseError, Session
 from runbook.engine import Context, StepAction, StepFailed, StepResult
 from runbook.laravel import App, AppError, wait_for_status
+from runbook.prompter import Option, Question
 
 CLEAR_BEFORE = ("config:clear", "cache:clear")
 CLEAR_AFTER = ("config:clear", "cache:clear", "route:clear", "view:clear")
@@ -38,6 +39,10 @@ def step_preflight(ctx: Context) -> StepResult:
     report = run_checks(
         ctx.config, ctx.target, ctx.state["validation"], own_journal=ctx.journal.path
     )
+    if _offer_to_lift_maintenance(ctx, report):
+        report = run_checks(
+            ctx.config, ctx.target, ctx.state["validation"], own_journal=ctx.journal.path
+        )
     ctx.state["preflight"] = report
     for check in report.checks:
         ctx.emit("check", name=check.name, status=check.status, detail=check.detail, fix=check.fix)
@@ -52,6 +57,33 @@ def step_preflight(ctx: Context) -> StepResult:
     if report.nothing_to_do:
         return StepResult(ok=True, summary="already applied and verified", goto="already_applied")
     return StepResult(ok=True, summary=f"{len(report.checks)} checks passed")
+
+
+def _offer_to_lift_maintenance(ctx: Context, report: Any) -> bool:
+    """An earlier run left the app in maintenance: offer to lift it (never by default)."""
+    stuck = [c for c in report.checks if c.name == "maintenance mode" and c.status == "fail"]
+    others = [c for c in report.checks if c.status == "fail" and c.name != "maintenance mode"]
+    if not stuck or others or ctx.dry_run:
+        return False
+    question = Question(
+        id="lift_maintenance",
+        text="The application is in maintenance mode already. Lift it (php artisan up)?",
+        options=(
+            Option("stop", "Stop here and find out who put it there"),
+            Option("lift", "Lift it and go on with the checks"),
+        ),
+        safe="stop",
+        evidence=(stuck[0].detail,),
+    )
+    if ctx.ask(question) != "lift":
+        return False
+    try:
+        app(ctx).artisan("up")
+    except AppError as exc:
+        ctx.output(str(exc), level="error")
+        return False
+    ctx.output("maintenance mode lifted", level="warning")
+    return True
 
 
 # -- lock ------------------------------------------------------------------------------

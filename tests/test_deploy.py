@@ -480,3 +480,22 @@ def test_a_lock_that_appears_after_the_checks_is_waited_for_then_named(
     assert f"connection {blocker['id']} (askproai_user@" in failed["summary"]
     assert snapshot(cfg_path).diff(before) == []
     assert app_answers_200(cfg_path)
+
+
+def test_maintenance_left_on_is_refused_by_default_and_lifted_when_asked(
+    cfg_path: Path, clean_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    clean_sandbox.artisan("down", "--retry=60")
+    assert main(["deploy", "--config", str(cfg_path), "--yes"]) == 1
+    assert "in maintenance mode already" in capsys.readouterr().out
+    assert not set(SIX) & tables(clean_sandbox)
+
+    class Lift:
+        def ask(self, question: Any) -> str:
+            return "lift" if question.id == "lift_maintenance" else question.safe
+
+    cfg = config_mod.load(cfg_path)
+    outcome, _ = run_deploy(cfg, Options(yes=True), Lift(), lambda event: None)
+    assert outcome.exit_code == 0
+    assert app_answers_200(cfg_path)
