@@ -64,6 +64,7 @@ RULES: dict[str, Rule] = {
         Rule("RB410", "nullable-unique", "warning", "unique key over a nullable column"),
         Rule("RB411", "json-literal-default", "warning", "literal DEFAULT on a json column"),
         Rule("RB412", "timestamp-implicit", "warning", "first timestamp NOT NULL without DEFAULT"),
+        Rule("RB413", "invalid-column", "error", "column attributes the server rejects"),
     )
 }
 
@@ -91,8 +92,9 @@ class Reporter:
         return Where(self, file, table)
 
     def problems(self, parsed: ParsedFile, where: Where) -> None:
+        codes = {"parse": "RB001", "opaque": "RB002", "invalid": "RB413"}
         for p in parsed.problems:
-            where.add("RB001" if p.kind == "parse" else "RB002", p.line, p.message)
+            where.add(codes[p.kind], p.line, p.message)
 
 
 @dataclass(frozen=True)

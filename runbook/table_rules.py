@@ -38,6 +38,7 @@ def check_table(
     _index_overlap(t, where)
     _nullable_unique(t, where)
     _column_defaults(t, where)
+    _auto_increment(t, where)
 
 
 def _tenancy(t: Table, where: Where) -> None:
@@ -286,6 +287,18 @@ def _nullable_unique(t: Table, where: Where) -> None:
                     "a STORED generated column (1 when active, NULL otherwise) in the key",
                 )
                 break
+
+
+def _auto_increment(t: Table, where: Where) -> None:
+    auto = [c for c in t.columns if c.auto_increment]
+    for extra in auto[1:]:
+        where.add("RB413", extra.line, f"a second AUTO_INCREMENT column {extra.name} (error 1075)")
+    if auto and not any(i.columns[:1] == (auto[0].name,) for i in t.indexes):
+        where.add(
+            "RB413",
+            auto[0].line,
+            f"AUTO_INCREMENT column {auto[0].name} must be the first column of a key (error 1075)",
+        )
 
 
 def _column_defaults(t: Table, where: Where) -> None:

@@ -1,0 +1,1 @@
+DROP TABLE `appointment_modification_stats`;
