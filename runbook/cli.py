@@ -83,7 +83,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rehearse", help="sandbox up, guided deployment against it, sandbox down")
     p.add_argument("--drill", metavar="NAME", help="inject a fault for training")
-    p.add_argument("--dir", metavar="D", type=Path, help="sandbox directory")
+    p.add_argument("--dir", metavar="D", type=Path, help="sandbox directory (default: a new one)")
+    p.add_argument("--yes", action="store_true", help="headless, the safe default everywhere")
+    p.add_argument("--minutes", type=_minutes, help="the compressed monitoring window")
+
+    p = sub.add_parser("tui", help="the guided runbook in the terminal")
+    config_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="run the checks, show every write")
+
+    p = sub.add_parser(
+        "test-migrations", help="the automated migration test suite, on a scratch copy"
+    )
+    config_arg(p)
+    p.add_argument("--sql-dir", metavar="D", type=Path)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("rollback", help="Option A (down-migrations) or Option B (restore a backup)")
+    config_arg(p)
+    p.add_argument("--sql-dir", metavar="D", type=Path)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--migrations", action="store_true", help="Option A: the down files")
+    how.add_argument("--restore", metavar="FILE", type=Path, help="Option B: restore this backup")
+    p.add_argument("--yes", action="store_true", help="answer every prompt with the safe default")
+
+    p = sub.add_parser("monitor", help="post-deployment monitoring, headless")
+    config_arg(p)
+    p.add_argument("--minutes", type=_minutes, help="the window (default: [monitor] minutes)")
+    p.add_argument("--json", action="store_true", help="one JSON document at the end")
     p.add_argument("--yes", action="store_true", help="answer every prompt with the safe default")
     return parser
 
@@ -106,6 +132,57 @@ def _cmd_engine(args: argparse.Namespace) -> int:
     return dispatch(args)
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _cmd_tui(args: argparse.Namespace) -> int:
+    from runbook.commands import guarded
+
+    def run() -> int:
+        from runbook.config import find_config
+        from runbook.screens.app import run_tui
+
+        return run_tui(find_config(getattr(args, "config", None)), dry_run=args.dry_run)
+
+    return guarded(run)
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    """Incident responders land on the rollback screen; --yes and scripts stay headless."""
+    if not args.yes and _interactive():
+        from runbook.commands import guarded
+
+        def run() -> int:
+            from runbook.config import find_config
+            from runbook.screens.app import run_tui
+
+            return run_tui(find_config(args.config), rollback=True)
+
+        return guarded(run)
+    if not args.migrations and args.restore is None:
+        print(
+            "runbook rollback: choose --migrations (Option A) or --restore FILE (Option B)",
+            file=sys.stderr,
+        )
+        return CONFIG_ERROR
+    from runbook.rollback import cmd_rollback
+
+    return cmd_rollback(args)
+
+
+def _cmd_test_migrations(args: argparse.Namespace) -> int:
+    from runbook.testsuite import cmd_test_migrations
+
+    return cmd_test_migrations(args)
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from runbook.monitor import cmd_monitor
+
+    return cmd_monitor(args)
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": _cmd_validate,
     "sandbox": _cmd_sandbox,
@@ -113,6 +190,10 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "deploy": _cmd_engine,
     "verify": _cmd_engine,
     "rehearse": _cmd_engine,
+    "tui": _cmd_tui,
+    "rollback": _cmd_rollback,
+    "test-migrations": _cmd_test_migrations,
+    "monitor": _cmd_monitor,
 }
 
 
@@ -123,8 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, which is our code too
         return int(exc.code or 0)
     if args.command is None:
-        parser.print_help()
-        return CONFIG_ERROR
+        # bare `runbook`: the guided runbook, as the contract says
+        args = parser.parse_args(["tui"])
     try:
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:

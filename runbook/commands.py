@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-from pathlib import Path
+import sys
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from runbook import config as config_mod
@@ -235,24 +235,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    """Sandbox up, the guided deployment against it, sandbox down whatever happens."""
-    from runbook.sandbox import Sandbox
+    """Sandbox up, the guided runbook against it, sandbox down whatever happens."""
+    from runbook import rehearsal
+
+    minutes = args.minutes or rehearsal.DEFAULT_MINUTES
+    if args.yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return rehearsal.run_headless(args.drill, args.dir, args.yes, _console(), minutes=minutes)
+    from runbook.screens.app import run_tui
 
     console = _console()
-    directory = args.dir or Path(tempfile.mkdtemp(prefix="rb-rehearse-"))
-    console.print(f"[bold magenta]REHEARSAL[/] on a throwaway sandbox in {directory}")
-    sandbox = Sandbox.up(directory, progress=lambda s: console.print(f"  [dim]{s}[/]"))
-    try:
-        cfg = config_mod.load(sandbox.config_path)
-        prompter = for_terminal(args.yes, console)
-        outcome, ctx = run_deploy(cfg, Options(yes=args.yes), prompter, Renderer(console))
-        console.print()
-        for line in summary_lines(outcome, ctx):
-            console.print(f"  {line}")
-        return outcome.exit_code
-    finally:
-        console.print("[dim]stopping the sandbox[/]")
-        sandbox.down()
+    console.print("[bold magenta]REHEARSAL[/]: starting the sandbox")
+    with rehearsal.Rehearsal.start(
+        args.dir, args.drill, minutes=minutes, progress=lambda s: console.print(f"  [dim]{s}[/]")
+    ) as r:
+        return run_tui(r.config_path, rehearsal=r)
 
 
 _HANDLERS = {
@@ -264,9 +260,14 @@ _HANDLERS = {
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    return guarded(lambda: _HANDLERS[args.command](args))
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Known failures become a one-line message and their exit code, never a traceback."""
     err = _console(stderr=True)
     try:
-        return _HANDLERS[args.command](args)
+        return run()
     except ConfigError as exc:
         err.print(f"[red]runbook: {_esc(str(exc))}[/]")
         return exitcodes.CONFIG_ERROR

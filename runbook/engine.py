@@ -64,7 +64,7 @@ class StepResult:
     evidence: list[str] = field(default_factory=list)
     skipped: bool = False
     exit_code: int | None = None
-    goto: str | None = None  # a successful step that makes the rest moot (already applied)
+    goto: str | None = None  # skip to this node: the rest is moot (already applied, refused)
     # The answer the step's evidence points to, used as the safe answer of the decision
     # that follows (e.g. the monitor's severity: minor -> continue, major -> rollback).
     suggest: str | None = None
@@ -231,8 +231,8 @@ class Walker:
                         exit_override = result.exit_code
                     if result.ok:
                         node_id = result.goto or node.next
-                    else:
-                        node_id = node.on_fail or "failed"
+                    else:  # a refusal that touched nothing may name its own end
+                        node_id = result.goto or node.on_fail or "failed"
             except BaseException as exc:
                 reason = exc.signame if isinstance(exc, Interrupted) else type(exc).__name__
                 if isinstance(exc, KeyboardInterrupt):

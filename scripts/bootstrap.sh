@@ -30,8 +30,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-# A real (non-editable) install: what the tests exercise is what a user gets.
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$ROOT[test]" 2>&1 \
+# Editable, so `runbook` works the same from inside the checkout (where ./runbook would
+# otherwise shadow the installed package); tests/test_packaging.py installs a real wheel.
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test]" 2>&1 \
     | grep -v "^WARNING: Location" >&2 || true
-"$VENV/bin/python" -c 'import runbook, runbook.sql, runbook.assets' \
+(cd / && "$VENV/bin/python" -c 'import runbook.sql, runbook.assets, runbook.screens') \
     || { echo "runbook: the install into $VENV failed" >&2; exit 1; }

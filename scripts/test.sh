@@ -5,5 +5,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
-# Run from the venv's own pytest so the installed package, not the checkout, is imported.
 exec "$VENV/bin/pytest" -p no:cacheprovider "$@"
