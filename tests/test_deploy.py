@@ -499,3 +499,32 @@ def test_maintenance_left_on_is_refused_by_default_and_lifted_when_asked(
     outcome, _ = run_deploy(cfg, Options(yes=True), Lift(), lambda event: None)
     assert outcome.exit_code == 0
     assert app_answers_200(cfg_path)
+
+
+def test_skip_backup_without_yes_and_without_a_terminal_stops_and_says_why(
+    cfg_path: Path, clean_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(cfg_path)
+    assert main(["deploy", "--config", str(cfg_path), "--skip-backup"]) == 1
+    err = capsys.readouterr().err
+    assert "this needs an answer: Skip the backup?" in err and "--yes" in err
+    assert snapshot(cfg_path).diff(before) == []
+
+
+def test_skip_backup_with_yes_is_marked_in_the_journal(
+    cfg_path: Path, clean_sandbox: Sandbox
+) -> None:
+    assert main(["deploy", "--config", str(cfg_path), "--skip-backup", "--yes"]) == 0
+    assert list((cfg_path.parent / "backups").iterdir()) == []
+    events = last_run(cfg_path)
+    assert any(e["event"] == "backup_skipped" for e in events)
+    assert events[0]["options"]["skip_backup"] is True
+
+
+def test_zero_downtime_never_enters_maintenance(cfg_path: Path, clean_sandbox: Sandbox) -> None:
+    def watch(event: Event) -> None:
+        assert probe(config_mod.load(cfg_path).app.url).status == 200
+
+    outcome, _ = deploy_in_process(cfg_path, watch, no_maintenance=True)
+    assert outcome.exit_code == 0
+    assert not [e for e in last_run(cfg_path) if e["event"] == "maintenance"]
