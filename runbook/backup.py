@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from runbook.db import Session, Target
+from runbook.watchdog import Quiet
 
 DUMP_FLAGS = (
     "--single-transaction",
@@ -87,6 +88,8 @@ def create(
     directory: Path,
     progress: Progress | None = None,
     expected_total: int | None = None,
+    on_quiet: Callable[[float], None] | None = None,
+    quiet_after_s: float = 15.0,
 ) -> BackupInfo:
     """Dump the target into a new 0600 gzip file and return what was written.
 
@@ -137,9 +140,15 @@ def create(
                 daemon=True,
             )
             err_reader.start()
+            quiet = Quiet(on_quiet or (lambda _s: None), quiet_after_s)
             try:
-                with gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=6, mtime=0) as gz:  # type: ignore[arg-type]
-                    while chunk := proc.stdout.read(CHUNK):
+                with (
+                    quiet,
+                    gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=6, mtime=0) as gz,  # type: ignore[arg-type]
+                ):
+                    # read1: hand over whatever arrived, so progress and silence both show
+                    while chunk := proc.stdout.read1(CHUNK):
+                        quiet.feed()
                         gz.write(chunk)
                         raw += len(chunk)
                         if progress:

@@ -33,6 +33,10 @@ PINNED_SETTINGS: dict[str, str | int] = {
     "default_storage_engine": "InnoDB",
     "explicit_defaults_for_timestamp": 1,
     "unique_checks": 1,
+    # The server defaults are a day (metadata locks) and 50 s (rows): a runbook session
+    # gives up sooner and says who it waited for, rather than hanging.
+    "lock_wait_timeout": 30,
+    "innodb_lock_wait_timeout": 30,
 }
 
 

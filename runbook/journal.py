@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class Journal:
         self.operator = operator_name()
         self.host = socket.gethostname()
         self._fh = None
+        # watchdog threads report too: one event is one whole line
+        self._lock = threading.Lock()
 
     @classmethod
     def create(cls, directory: Path, database: str, command: str) -> Journal:
@@ -87,9 +90,10 @@ class Journal:
             raise JournalError(f"{self.path}: journal is closed")
         line = json.dumps(event, default=str, ensure_ascii=False)
         try:
-            self._fh.write(line + "\n")
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            with self._lock:
+                self._fh.write(line + "\n")
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
         except OSError as exc:
             raise JournalError(f"{self.path}: cannot write the journal: {exc.strerror}") from None
         return event

@@ -144,6 +144,11 @@ def step_backup(ctx: Context) -> StepResult:
             directory,
             progress=lambda done, total: ctx.progress(done, total, "bytes"),
             expected_total=backup.estimate_size(session(ctx), ctx.target.database),
+            on_quiet=lambda idle: ctx.output(
+                f"waiting for mariadb-dump: no data for {idle:.0f} s "
+                "(a lock on a table, or a slow server?)",
+                level="warning",
+            ),
         )
         ctx.output(f"wrote {info.path} ({info.size} bytes); verifying")
         checked = backup.inspect(info.path, progress=lambda d, t: ctx.progress(d, t, "bytes"))
