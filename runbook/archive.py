@@ -7,6 +7,7 @@ archive holds what happened during the deployment and nothing older.
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 import time
@@ -64,7 +65,7 @@ def report_markdown(summary: dict[str, Any]) -> str:
         lines += ["", "## Verification", ""]
         lines += [f"- ✓ {p}" for p in v["passed"]] + [f"- ✗ {p}" for p in v["problems"]]
     if m := summary.get("monitoring"):
-        lines += ["", "## Monitoring", "", f"```\n{m}\n```"]
+        lines += ["", "## Monitoring", "", "```json", json.dumps(m, indent=2, default=str), "```"]
     if summary["what"]:
         lines += ["", "## Migrations", ""] + [f"- {name}" for name in summary["what"]]
     return "\n".join(lines) + "\n"

@@ -90,6 +90,22 @@ class Renderer:
             c.print(f"  [bold]? {d['text']}[/] → {d['answer']} [dim]({how})[/]")
         elif event.kind == "progress":
             self._progress(d)
+        elif event.kind == "test_end":
+            mark = "[green]✓[/]" if d["ok"] else "[red]✗[/]"
+            c.print(f"  {mark} {_esc(d['name'])} [dim]({d['elapsed_s']:.2f} s)[/]")
+            for line in d["evidence"]:
+                c.print(f"      [dim]{_esc(line)}[/]")
+        elif event.kind == "monitor_sample" and "_update" in d:
+            from runbook.monitor.command import status_line
+
+            update = d["_update"]
+            line = status_line(update, update.elapsed_s + update.remaining_s)
+            c.print(f"  [dim]{_esc(line)}[/]")
+        elif event.kind == "detector_hit":
+            c.print(
+                f"  [yellow]{_esc(d.get('severity', '').upper())} {_esc(d.get('detector', ''))}"
+                f"[/]: {_esc(d.get('line', ''))}"
+            )
         elif event.kind == "aborted":
             c.print(f"\n[bold red]aborted by {d['reason']}[/]: {_esc(d['message'])}")
 
@@ -236,9 +252,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
     """Sandbox up, the guided runbook against it, sandbox down whatever happens."""
-    from runbook import rehearsal
+    from runbook import drills, rehearsal
 
     minutes = args.minutes or rehearsal.DEFAULT_MINUTES
+    if args.drill is not None and args.drill not in drills.names():
+        _console(stderr=True).print(
+            f"[red]runbook rehearse: no drill {args.drill!r}; "
+            f"choose one of {', '.join(drills.names())}[/]"
+        )
+        return exitcodes.CONFIG_ERROR
     if args.yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return rehearsal.run_headless(args.drill, args.dir, args.yes, _console(), minutes=minutes)
     from runbook.screens.app import run_tui
@@ -248,7 +270,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     with rehearsal.Rehearsal.start(
         args.dir, args.drill, minutes=minutes, progress=lambda s: console.print(f"  [dim]{s}[/]")
     ) as r:
-        return run_tui(r.config_path, rehearsal=r)
+        return run_tui(None, rehearsal=r)
 
 
 _HANDLERS = {

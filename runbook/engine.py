@@ -251,6 +251,8 @@ class Walker:
                             level="error",
                         )
                         outcome, code = "needs_person", exitcodes.NEEDS_PERSON
+                if ctx.state.get("abort_outcome") == "success":
+                    outcome, code = "success", exitcodes.OK
                 if ctx.state.get("needs_person"):
                     outcome, code = "needs_person", exitcodes.NEEDS_PERSON
                 if signals.ignored:

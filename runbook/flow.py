@@ -316,7 +316,7 @@ _NODES: tuple[Node, ...] = (
             "No user-reported issues",
         ),
         next="monitoring_complete",
-        on_fail="monitoring_complete",
+        on_fail="issues_detected",
     ),
     End("monitoring_complete", "Monitoring complete", "monitor", outcome="success"),
     # -- rollback procedure --------------------------------------------------------

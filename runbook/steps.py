@@ -182,7 +182,18 @@ def step_backup(ctx: Context) -> StepResult:
 # -- maintenance and caches ------------------------------------------------------------
 
 
+BASELINE_S = 2.0
+
+
 def step_maintenance(ctx: Context) -> StepResult:
+    if not ctx.dry_run:
+        # "performance normal" at the checkpoint is judged against the app before any change
+        from runbook.monitor import record_baseline
+
+        baseline = record_baseline(ctx, seconds=BASELINE_S)
+        app_ms = f"{baseline.app_ms:.0f} ms" if baseline.app_ms is not None else "no answer"
+        qps = f"{baseline.qps:.1f}" if baseline.qps is not None else "?"
+        ctx.output(f"performance baseline: app {app_ms}, {qps} queries/s")
     if ctx.options.no_maintenance:
         return StepResult(ok=True, skipped=True, summary="zero downtime (--no-maintenance)")
     a = app(ctx)
@@ -360,6 +371,8 @@ def step_verify(ctx: Context) -> StepResult:
             summary=f"{len(report.problems)} difference(s) from sql/",
             evidence=report.problems,
         )
+    # Verified: from here on an interruption keeps these tables instead of dropping them.
+    ctx.state["verified_tables"] = ctx.state.pop("created", [])
     return StepResult(ok=True, summary="; ".join(report.headline()))
 
 
@@ -385,7 +398,11 @@ ACTIONS: dict[str, StepAction] = {
 
 
 def on_abort(ctx: Context, reason: str) -> None:
-    """Ctrl-C, SIGTERM or a crash in any phase: undo what this run created, bring the app up."""
+    """Ctrl-C, SIGTERM or a crash in any phase: leave the target verified or as before.
+
+    Tables not yet verified are dropped; once verification has passed they are kept,
+    the application restore is finished, and the run counts as done.
+    """
     if ctx.state.get("created") and not ctx.dry_run:
         ctx.output(
             f"{reason}: dropping the {len(ctx.state['created'])} table(s) this run created",
@@ -395,6 +412,15 @@ def on_abort(ctx: Context, reason: str) -> None:
         if differences:
             ctx.state["needs_person"] = True
             ctx.output("schema differs from before: " + "; ".join(differences), level="error")
+    if (
+        ctx.state.get("verified_tables")
+        and not ctx.dry_run
+        and ctx.current in ("verification_failed", "restore")
+    ):
+        ctx.output(f"{reason}: the schema is verified; finishing the application restore")
+        step_restore(ctx)
+        ctx.state["abort_outcome"] = "success"
+        return
     if ctx.state.get("maintenance_on"):
         ctx.output(f"{reason}: bringing the application back up", level="warning")
         bring_app_up(ctx)

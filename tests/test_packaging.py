@@ -32,6 +32,13 @@ def test_wheel_install_finds_its_migrations_and_assets_from_anywhere(tmp_path: P
     assert list((target / "runbook" / "sql").glob("*.up.sql"))
     assert (target / "runbook" / "assets" / "laravel" / "artisan").is_file()
     assert (target / "runbook" / "screens" / "__init__.py").is_file()
+    # every package of the checkout made it into the wheel (the list in pyproject is explicit)
+    for init in (ROOT / "runbook").rglob("__init__.py"):
+        relative = init.relative_to(ROOT)
+        assert (target / relative).is_file(), f"{relative.parent} is missing from the wheel"
+    for init in (ROOT / "screens").rglob("__init__.py"):
+        relative = init.relative_to(ROOT / "screens")
+        assert (target / "runbook" / "screens" / relative).is_file(), f"screens/{relative.parent}"
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (
         "import runbook, runbook.resources as r, sys\n"
