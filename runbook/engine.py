@@ -124,6 +124,7 @@ _SUCCESS_BRANCH = {
     "migration_failed": "no",
     "verification_failed": "no",
     "issues_detected": "none",
+    "checkpoint_failed": "no",
 }
 
 _OUTCOME_EXIT = {

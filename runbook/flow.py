@@ -315,8 +315,26 @@ _NODES: tuple[Node, ...] = (
             "Application performance normal",
             "No user-reported issues",
         ),
-        next="monitoring_complete",
-        on_fail="issues_detected",
+        next="checkpoint_failed",
+        on_fail="checkpoint_failed",
+    ),
+    # Not back to "Issues detected?": a window's past errors would fail every later
+    # checkpoint again, and "continue monitoring" would never end.
+    Decision(
+        "checkpoint_failed",
+        "Checkpoint failed?",
+        "monitor",
+        branches={
+            "rollback": "rollback_choice",
+            "accept": "monitoring_complete",
+            "no": "monitoring_complete",
+        },
+        safe="rollback",
+        labels={
+            "rollback": "Roll back",
+            "accept": "Accept: minor issues, recorded in the report",
+            "no": "Checkpoint passed",
+        },
     ),
     End("monitoring_complete", "Monitoring complete", "monitor", outcome="success"),
     # -- rollback procedure --------------------------------------------------------
@@ -410,6 +428,7 @@ def path_from(start: str, choose: dict[str, str] | None = None) -> list[str]:
         "migration_failed": "no",
         "verification_failed": "no",
         "issues_detected": "none",
+        "checkpoint_failed": "no",
         "rollback_choice": "migrations",
     }
     happy.update(choose or {})

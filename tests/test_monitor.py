@@ -575,7 +575,13 @@ def decisions(events: list[Event]) -> list[tuple[str, str]]:
 
 def test_flow_clean_window_then_checkpoint(sandbox: Sandbox, cfg: Config) -> None:
     outcome, ctx, events = walk_monitoring(cfg, SafeDefaultPrompter(), yes=True)
-    assert outcome.visited == ["monitor", "issues_detected", "checkpoint", "monitoring_complete"]
+    assert outcome.visited == [
+        "monitor",
+        "issues_detected",
+        "checkpoint",
+        "checkpoint_failed",
+        "monitoring_complete",
+    ]
     assert outcome.exit_code == 0
     kinds = [e.kind for e in events]
     assert kinds.count("monitor_sample") >= 3

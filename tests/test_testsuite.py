@@ -415,7 +415,7 @@ def test_signals_are_held_while_dropping_then_delivered() -> None:
 def test_leftover_of_a_killed_run_is_dropped_but_one_in_use_is_not(
     clean_sandbox: Sandbox, target_before: fingerprint.Fingerprint
 ) -> None:
-    dead, busy = "runbook_scratch_dead00000000", "runbook_scratch_b05y00000000"
+    dead, busy = "runbook_scratch_dead00000000", "runbook_scratch_b05e00000000"
     admin(clean_sandbox, f"CREATE DATABASE {dead}", f"CREATE TABLE {dead}.t (id int)")
     admin(clean_sandbox, f"CREATE DATABASE {busy}")
     holder = clean_sandbox.connect(database=None)  # a live run that owns `busy`
@@ -431,6 +431,20 @@ def test_leftover_of_a_killed_run_is_dropped_but_one_in_use_is_not(
     finally:
         holder.close()
         admin(clean_sandbox, f"DROP DATABASE IF EXISTS {busy}")
+
+
+def test_scratch_data_of_other_tools_is_never_swept(
+    clean_sandbox: Sandbox, target_before: fingerprint.Fingerprint
+) -> None:
+    """A restore keeps the replaced production tables under the same prefix: not debris."""
+    kept = "runbook_scratch_restore_1a2b_prev"
+    admin(clean_sandbox, f"CREATE DATABASE {kept}", f"CREATE TABLE {kept}.companies (id int)")
+    try:
+        report, _ = suite(clean_sandbox)
+        assert report.ok, report.as_json()
+        assert kept in scratch_databases(clean_sandbox)
+    finally:
+        admin(clean_sandbox, f"DROP DATABASE IF EXISTS {kept}")
 
 
 # -- the drivers ---------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def step_checkpoint(ctx: Context) -> StepResult:
             ok=False,
             summary=f"checkpoint: {len(failed)} of {len(checks)} checks failed",
             evidence=[f"{c.name}: {c.detail}" for c in failed],
-            suggest="rollback" if reported == MAJOR else "continue",
+            suggest="rollback" if reported == MAJOR else "accept",
         )
     unconfirmed = [c.name for c in checks if c.status == cp.UNCONFIRMED]
     tail = f" ({', '.join(unconfirmed)}: not confirmed)" if unconfirmed else ""
