@@ -30,6 +30,10 @@ If the test process itself gets SIGTERM (some tests send it on purpose) while
 no other handler is installed, every sandbox these fixtures made is stopped
 before the process dies, so a killed run leaks no mariadbd or php.
 
+``cfg_path``
+    The sandbox's ``runbook.toml`` copied into the test's tmp_path, pointing the
+    journal and the backups there (mode 0600, as the config rules want).
+
 ``sandbox_processes``
     ``sandbox_processes(directory) -> list[psutil.Process]``: live processes
     whose command line names ``directory`` (mariadbd's --datadir, php -S's -t),
@@ -161,3 +165,20 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
 @pytest.fixture
 def sandbox_processes() -> Callable[[Path], list[psutil.Process]]:
     return _live_processes_naming
+
+
+@pytest.fixture
+def cfg_path(clean_sandbox: Sandbox, tmp_path: Path) -> Path:
+    """The sandbox's config, with this test's own journal and backup directories.
+
+    Runs then never see each other's journals (an unfinished run of one test would
+    fail the next test's pre-deployment checks) nor count each other's backups.
+    """
+    text = clean_sandbox.config_path.read_text()
+    text = text.replace(str(clean_sandbox.dir / "backups"), str(tmp_path / "backups"))
+    text = text.replace(str(clean_sandbox.dir / "journal"), str(tmp_path / "journal"))
+    (tmp_path / "backups").mkdir(mode=0o700)
+    path = tmp_path / "runbook.toml"
+    path.write_text(text)
+    path.chmod(0o600)
+    return path

@@ -43,19 +43,6 @@ SIX = [
 ]
 
 
-@pytest.fixture
-def cfg_path(clean_sandbox: Sandbox, tmp_path: Path) -> Path:
-    """The sandbox's config, with this test's own journal and backup directories."""
-    text = clean_sandbox.config_path.read_text()
-    text = text.replace(str(clean_sandbox.dir / "backups"), str(tmp_path / "backups"))
-    text = text.replace(str(clean_sandbox.dir / "journal"), str(tmp_path / "journal"))
-    (tmp_path / "backups").mkdir(mode=0o700)
-    path = tmp_path / "runbook.toml"
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
 def snapshot(cfg_path: Path) -> fingerprint.Fingerprint:
     cfg = config_mod.load(cfg_path)
     s = Target(cfg.database).connect()

@@ -43,25 +43,19 @@ def webhook() -> Iterator[tuple[str, type[_Receiver]]]:
     server.shutdown()
 
 
-def make_config(sandbox: Sandbox, tmp_path: Path, notify: str) -> Path:
-    text = sandbox.config_path.read_text()
-    text = text.replace(str(sandbox.dir / "backups"), str(tmp_path / "backups"))
-    text = text.replace(str(sandbox.dir / "journal"), str(tmp_path / "journal"))
-    (tmp_path / "backups").mkdir(mode=0o700)
-    path = tmp_path / "runbook.toml"
-    path.write_text(text + "\n[notify]\n" + notify)
-    path.chmod(0o600)
-    return path
+def with_notify(cfg_path: Path, notify: str) -> Path:
+    cfg_path.write_text(cfg_path.read_text() + "\n[notify]\n" + notify)
+    return cfg_path
 
 
 def test_webhook_and_command_receive_the_summary_and_the_archive_is_complete(
-    clean_sandbox: Sandbox, tmp_path: Path, webhook: tuple[str, type[_Receiver]]
+    clean_sandbox: Sandbox, cfg_path: Path, tmp_path: Path, webhook: tuple[str, type[_Receiver]]
 ) -> None:
     url, receiver = webhook
     out = tmp_path / "summary.json"
     command = f"{sys.executable} -c \"import sys; open('{out}', 'w').write(sys.stdin.read())\""
-    cfg_path = make_config(
-        clean_sandbox, tmp_path, f"webhook = {json.dumps(url)}\ncommand = {json.dumps(command)}\n"
+    cfg_path = with_notify(
+        cfg_path, f"webhook = {json.dumps(url)}\ncommand = {json.dumps(command)}\n"
     )
     # something for the log excerpt: a line written during the run's window
     clean_sandbox.app_log.parent.mkdir(parents=True, exist_ok=True)
@@ -99,19 +93,19 @@ def test_webhook_and_command_receive_the_summary_and_the_archive_is_complete(
 
 
 def test_a_dead_webhook_never_changes_the_outcome(
-    clean_sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cfg_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg_path = make_config(clean_sandbox, tmp_path, 'webhook = "http://127.0.0.1:9/nothing"\n')
+    cfg_path = with_notify(cfg_path, 'webhook = "http://127.0.0.1:9/nothing"\n')
     assert main(["deploy", "--config", str(cfg_path), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "webhook failed after 3 attempt(s)" in out
 
 
 def test_a_failed_deployment_is_notified_too(
-    clean_sandbox: Sandbox, tmp_path: Path, webhook: tuple[str, type[_Receiver]]
+    clean_sandbox: Sandbox, cfg_path: Path, webhook: tuple[str, type[_Receiver]]
 ) -> None:
     url, receiver = webhook
-    cfg_path = make_config(clean_sandbox, tmp_path, f"webhook = {json.dumps(url)}\n")
+    cfg_path = with_notify(cfg_path, f"webhook = {json.dumps(url)}\n")
     with clean_sandbox.connect() as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE callback_requests (id bigint unsigned PRIMARY KEY)")
     assert main(["deploy", "--config", str(cfg_path), "--yes"]) == 1
@@ -119,8 +113,8 @@ def test_a_failed_deployment_is_notified_too(
 
 
 def test_notify_command_failure_is_reported_not_raised(
-    clean_sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cfg_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg_path = make_config(clean_sandbox, tmp_path, 'command = "false"\n')
+    cfg_path = with_notify(cfg_path, 'command = "false"\n')
     assert main(["deploy", "--config", str(cfg_path), "--yes"]) == 0
     assert "[notify] command exited 1" in capsys.readouterr().out

@@ -577,19 +577,6 @@ def test_sample_rows_are_copied_exactly_whatever_the_server_time_zone(
     assert "read back identical" in evidence(report, CLONE)
 
 
-@pytest.fixture
-def cfg_path(clean_sandbox: Sandbox, tmp_path: Path) -> Path:
-    """The sandbox's config, with this test's own journal and backup directories."""
-    text = clean_sandbox.config_path.read_text()
-    text = text.replace(str(clean_sandbox.dir / "backups"), str(tmp_path / "backups"))
-    text = text.replace(str(clean_sandbox.dir / "journal"), str(tmp_path / "journal"))
-    (tmp_path / "backups").mkdir(mode=0o700)
-    path = tmp_path / "runbook.toml"
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
 def test_failed_tests_stop_the_deployment_before_it_touches_anything(
     clean_sandbox: Sandbox, cfg_path: Path
 ) -> None:
