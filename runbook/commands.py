@@ -20,7 +20,7 @@ from runbook.engine import Context, Event, Options, RunOutcome
 from runbook.prompter import NeedsOperator, Prompter, for_terminal
 
 
-def _console(stderr: bool = False) -> Any:
+def make_console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     console = Console(stderr=stderr, highlight=False)
@@ -30,7 +30,7 @@ def _console(stderr: bool = False) -> Any:
     return console
 
 
-def _load(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace) -> Config:
     cfg = config_mod.load(getattr(args, "config", None))
     sql_dir = getattr(args, "sql_dir", None)
     if sql_dir is not None:
@@ -172,8 +172,8 @@ def summary_lines(outcome: RunOutcome, ctx: Context) -> list[str]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    console = _console()
-    cfg = _load(args)
+    console = make_console()
+    cfg = load_config(args)
     if args.resume:
         from runbook.resume import resume
 
@@ -211,13 +211,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_preflight(args: argparse.Namespace) -> int:
     from runbook.preflight import run_checks
 
-    cfg = _load(args)
+    cfg = load_config(args)
     target = Target(cfg.database, dry_run=True)
     report = run_checks(cfg, target, _validation(cfg))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
-        console = _console()
+        console = make_console()
         render = Renderer(console)
         for c in report.checks:
             render(Event("check", "preflight", vars(c)))
@@ -230,7 +230,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from runbook.verify import verify
 
-    cfg = _load(args)
+    cfg = load_config(args)
     target = Target(cfg.database)
     validation = _validation(cfg)
     s = target.connect()
@@ -241,7 +241,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
-        console = _console()
+        console = make_console()
         for line in report.passed:
             console.print(f"  [green]✓[/] {_esc(line)}")
         for line in report.problems:
@@ -256,16 +256,18 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
     minutes = args.minutes or rehearsal.DEFAULT_MINUTES
     if args.drill is not None and args.drill not in drills.names():
-        _console(stderr=True).print(
+        make_console(stderr=True).print(
             f"[red]runbook rehearse: no drill {args.drill!r}; "
             f"choose one of {', '.join(drills.names())}[/]"
         )
         return exitcodes.CONFIG_ERROR
     if args.yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return rehearsal.run_headless(args.drill, args.dir, args.yes, _console(), minutes=minutes)
+        return rehearsal.run_headless(
+            args.drill, args.dir, args.yes, make_console(), minutes=minutes
+        )
     from runbook.screens.app import run_tui
 
-    console = _console()
+    console = make_console()
     console.print("[bold magenta]REHEARSAL[/]: starting the sandbox")
     with rehearsal.Rehearsal.start(
         args.dir, args.drill, minutes=minutes, progress=lambda s: console.print(f"  [dim]{s}[/]")
@@ -287,7 +289,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def guarded(run: Callable[[], int]) -> int:
     """Known failures become a one-line message and their exit code, never a traceback."""
-    err = _console(stderr=True)
+    err = make_console(stderr=True)
     try:
         return run()
     except ConfigError as exc:

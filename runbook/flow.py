@@ -390,6 +390,7 @@ _NODES: tuple[Node, ...] = (
         next="rolled_back",
     ),
     End("rolled_back", "Rolled back", "rollback", outcome="rolled_back"),
+    End("rollback_refused", "Rollback refused; target unchanged", "rollback", outcome="failed"),
 )
 
 # Run after every end of a walk, whatever the outcome (the seed's notification box):

@@ -55,6 +55,10 @@ class Prompter(Protocol):
         """Return the key of the chosen option."""
         ...
 
+    def ask_text(self, question: Question) -> str:
+        """A free-text answer (a note for the record); ``question.safe`` is the default."""
+        ...
+
 
 class SafeDefaultPrompter:
     """``--yes``: go on while every check passes, stop and roll back on any failure."""
@@ -62,11 +66,17 @@ class SafeDefaultPrompter:
     def ask(self, question: Question) -> str:
         return question.safe
 
+    def ask_text(self, question: Question) -> str:
+        return question.safe
+
 
 class RefusingPrompter:
     """No TTY and no ``--yes``: never guess."""
 
     def ask(self, question: Question) -> str:
+        raise NeedsOperator(question)
+
+    def ask_text(self, question: Question) -> str:
         raise NeedsOperator(question)
 
 
@@ -97,6 +107,16 @@ class ConsolePrompter:
                 console.print("  not confirmed: taking the safe answer")  # type: ignore[attr-defined]
                 return question.safe
         return answer
+
+    def ask_text(self, question: Question) -> str:
+        from rich.prompt import Prompt
+
+        answer = Prompt.ask(
+            f"  [bold]{question.text}[/] (Enter: {question.safe})",
+            default="",
+            console=self.console,  # type: ignore[arg-type]
+        )
+        return answer.strip() or question.safe
 
 
 def for_terminal(yes: bool, console: object) -> Prompter:

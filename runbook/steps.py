@@ -196,10 +196,19 @@ def step_maintenance(ctx: Context) -> StepResult:
         ctx.output(f"performance baseline: app {app_ms}, {qps} queries/s")
     if ctx.options.no_maintenance:
         return StepResult(ok=True, skipped=True, summary="zero downtime (--no-maintenance)")
-    a = app(ctx)
     if ctx.dry_run:
         ctx.would("artisan", "php artisan down --retry=60, then expect HTTP 503 with Retry-After")
         return StepResult(ok=True, summary="would enter maintenance mode")
+    return StepResult(ok=True, summary=enter_maintenance(ctx))
+
+
+def enter_maintenance(ctx: Context) -> str:
+    """php artisan down --retry=60, then the URL must answer 503 with Retry-After.
+
+    From here on every way out brings the app back (``bring_app_up``), and the
+    downtime is measured from this moment.
+    """
+    a = app(ctx)
     ctx.state["maintenance_on"] = True  # before the call: an interrupted `down` still gets `up`
     ctx.state["downtime_started"] = time.monotonic()
     try:
@@ -213,7 +222,7 @@ def step_maintenance(ctx: Context) -> StepResult:
             f"after artisan down the app answered {answer.describe()}, not 503 with Retry-After",
             evidence=[f"{a.url}: {answer.describe()}"],
         )
-    return StepResult(ok=True, summary=f"{a.url}: {answer.describe()}")
+    return f"{a.url}: {answer.describe()}"
 
 
 def _clear(ctx: Context, commands: tuple[str, ...]) -> None:

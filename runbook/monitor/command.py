@@ -91,19 +91,12 @@ class _Printer:
         c.print(f"[{style}]{line}[/]" if update.severity != "none" else f"[dim]{line}[/]")
 
 
-def _console(stderr: bool) -> Any:
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
-        console.soft_wrap = True  # plain lines for logs and pipes
-    return console
-
-
 def cmd_monitor(args: argparse.Namespace) -> int:
+    from runbook.commands import make_console
+
     as_json = bool(getattr(args, "json", False))
     yes = bool(getattr(args, "yes", False))
-    err = _console(stderr=True)
+    err = make_console(stderr=True)
     try:
         cfg = config_mod.load(getattr(args, "config", None))
     except ConfigError as exc:
@@ -115,7 +108,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         err.print(f"runbook: --minutes must be above 0, not {minutes:g}", markup=False)
         return exitcodes.CONFIG_ERROR
     # With --json, stdout holds the document only: the live lines go to stderr.
-    console = err if as_json else _console(stderr=False)
+    console = err if as_json else make_console(stderr=False)
     jr = _journal(cfg, err)
     baseline = recorded_baseline(cfg)
     session = MonitorSession(cfg, minutes=minutes, baseline=baseline)

@@ -22,12 +22,12 @@ def cmd_test_migrations(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from runbook import config as config_mod
-    from runbook.commands import _console
+    from runbook.commands import make_console
     from runbook.config import ConfigError
     from runbook.migrations import MigrationSetError
     from runbook.validator import validate
 
-    err = _console(stderr=True)
+    err = make_console(stderr=True)
     try:
         cfg = config_mod.load(getattr(args, "config", None))
         sql_dir = getattr(args, "sql_dir", None) or cfg.sql_dir
@@ -35,7 +35,7 @@ def cmd_test_migrations(args: argparse.Namespace) -> int:
     except (ConfigError, MigrationSetError) as exc:
         err.print(f"[red]runbook: {escape(str(exc))}[/]")
         return exitcodes.CONFIG_ERROR
-    console = _console(stderr=False)
+    console = make_console(stderr=False)
     as_json = bool(getattr(args, "json", False))
 
     def emit(kind: str, data: dict[str, Any]) -> None:
