@@ -21,9 +21,10 @@ from typing import Any
 
 import psutil
 import pytest
+from helpers import SIX, app_answers_200, snapshot, tables
 
 from runbook import config as config_mod
-from runbook import fingerprint, journal
+from runbook import journal
 from runbook.cli import main
 from runbook.commands import run_deploy
 from runbook.db import Target
@@ -32,34 +33,6 @@ from runbook.laravel import probe
 from runbook.prompter import SafeDefaultPrompter
 from runbook.resources import sql_dir
 from runbook.sandbox import Sandbox
-
-SIX = [
-    "notification_configurations",
-    "policy_configurations",
-    "callback_requests",
-    "appointment_modifications",
-    "callback_escalations",
-    "appointment_modification_stats",
-]
-
-
-def snapshot(cfg_path: Path) -> fingerprint.Fingerprint:
-    cfg = config_mod.load(cfg_path)
-    s = Target(cfg.database).connect()
-    try:
-        return fingerprint.take(s, cfg.database.database, data=True)
-    finally:
-        s.close()
-
-
-def app_answers_200(cfg_path: Path) -> bool:
-    return probe(config_mod.load(cfg_path).app.url).status == 200
-
-
-def tables(sandbox: Sandbox) -> set[str]:
-    with sandbox.connect() as conn, conn.cursor() as cur:
-        cur.execute("SHOW TABLES")
-        return {r[0] for r in cur.fetchall()}
 
 
 def last_run(cfg_path: Path) -> list[dict[str, Any]]:
@@ -515,3 +488,23 @@ def test_zero_downtime_never_enters_maintenance(cfg_path: Path, clean_sandbox: S
     outcome, _ = deploy_in_process(cfg_path, watch, no_maintenance=True)
     assert outcome.exit_code == 0
     assert not [e for e in last_run(cfg_path) if e["event"] == "maintenance"]
+
+
+def test_an_app_whose_cached_config_points_elsewhere_is_refused(
+    cfg_path: Path, clean_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cached config wins over .env: artisan would talk to another database."""
+    env = clean_sandbox.app_path / ".env"
+    original = env.read_text()
+    try:
+        env.write_text(original.replace("DB_DATABASE=askproai_db", "DB_DATABASE=other_db"))
+        clean_sandbox.artisan("config:cache")
+        env.write_text(original)  # .env looks right again; the cache still says other_db
+        before = snapshot(cfg_path)
+        assert main(["preflight", "--config", str(cfg_path)]) == 1
+        out = capsys.readouterr().out
+        assert "'other_db'" in out and "bootstrap/cache/config.php" in out
+        assert snapshot(cfg_path).diff(before) == []
+    finally:
+        env.write_text(original)
+        clean_sandbox.artisan("config:clear")

@@ -16,50 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import SIX, app_answers_200, snapshot
 
 from runbook import config as config_mod
-from runbook import fingerprint, journal, restore, rollback
+from runbook import journal, restore, rollback
 from runbook.cli import main
 from runbook.db import Target
 from runbook.engine import Event, Options
-from runbook.laravel import probe
 from runbook.prompter import SafeDefaultPrompter
 from runbook.sandbox import Sandbox
-
-SIX = [
-    "notification_configurations",
-    "policy_configurations",
-    "callback_requests",
-    "appointment_modifications",
-    "callback_escalations",
-    "appointment_modification_stats",
-]
-
-
-@pytest.fixture
-def cfg_path(clean_sandbox: Sandbox, tmp_path: Path) -> Path:
-    """The sandbox's config, with this test's own journal and backup directories."""
-    text = clean_sandbox.config_path.read_text()
-    text = text.replace(str(clean_sandbox.dir / "backups"), str(tmp_path / "backups"))
-    text = text.replace(str(clean_sandbox.dir / "journal"), str(tmp_path / "journal"))
-    (tmp_path / "backups").mkdir(mode=0o700)
-    path = tmp_path / "runbook.toml"
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
-def snapshot(cfg_path: Path) -> fingerprint.Fingerprint:
-    cfg = config_mod.load(cfg_path)
-    s = Target(cfg.database).connect()
-    try:
-        return fingerprint.take(s, cfg.database.database, data=True)
-    finally:
-        s.close()
-
-
-def app_answers_200(cfg_path: Path) -> bool:
-    return probe(config_mod.load(cfg_path).app.url).status == 200
 
 
 def sql(sandbox: Sandbox, *statements: str, admin: bool = False) -> list[tuple[Any, ...]]:

@@ -1,0 +1,41 @@
+"""Small helpers shared by the tests that deploy and roll back on the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runbook import config as config_mod
+from runbook import fingerprint
+from runbook.db import Target
+from runbook.laravel import probe
+from runbook.sandbox import Sandbox
+
+# The contract (schema.md), written out: the tests check the tool against it.
+SIX = [
+    "notification_configurations",
+    "policy_configurations",
+    "callback_requests",
+    "appointment_modifications",
+    "callback_escalations",
+    "appointment_modification_stats",
+]
+
+
+def snapshot(cfg_path: Path) -> fingerprint.Fingerprint:
+    """Schema, migrations rows and data checksums of the target the config points at."""
+    cfg = config_mod.load(cfg_path)
+    s = Target(cfg.database).connect()
+    try:
+        return fingerprint.take(s, cfg.database.database, data=True)
+    finally:
+        s.close()
+
+
+def app_answers_200(cfg_path: Path) -> bool:
+    return probe(config_mod.load(cfg_path).app.url).status == 200
+
+
+def tables(sandbox: Sandbox) -> set[str]:
+    with sandbox.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW TABLES")
+        return {r[0] for r in cur.fetchall()}
