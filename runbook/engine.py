@@ -7,11 +7,8 @@ and the application out of maintenance mode.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,14 +17,7 @@ from runbook.config import Config
 from runbook.db import Target
 from runbook.journal import RUN_END, RUN_START, Journal
 from runbook.prompter import Option, Prompter, Question
-
-
-class Interrupted(BaseException):
-    """A signal asked the run to stop; raised in the main thread at the next bytecode."""
-
-    def __init__(self, signame: str) -> None:
-        super().__init__(signame)
-        self.signame = signame
+from runbook.signals import Interrupted, Signals
 
 
 class StepFailed(Exception):
@@ -143,41 +133,6 @@ class RunOutcome:
     visited: list[str]
     results: dict[str, StepResult]
     durations: dict[str, float]
-
-
-class Signals:
-    """SIGTERM and SIGHUP (a lost SSH session) stop the run the way Ctrl-C does.
-
-    Once the run is cleaning up (rolling back, bringing the app up), it is
-    ``shielded``: a second Ctrl-C or SIGTERM is noted, not obeyed, because
-    stopping a rollback half way is exactly what the runbook exists to prevent.
-    """
-
-    def __init__(self) -> None:
-        self.shielded = False
-        self.ignored: list[str] = []
-
-    def handler(self, signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        if self.shielded:
-            self.ignored.append(name)
-            return
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Interrupted(name)
-
-    @contextmanager
-    def installed(self) -> Iterator[Signals]:
-        previous = {}
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            # not the main thread (a Textual worker): the app handles signals itself
-            with contextlib.suppress(ValueError):
-                previous[sig] = signal.signal(sig, self.handler)
-        try:
-            yield self
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
 
 
 class Walker:

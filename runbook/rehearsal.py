@@ -23,23 +23,22 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import tempfile
-import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from runbook import config as config_mod
 from runbook import drills, exitcodes, flow, journal
 from runbook.config import Config
 from runbook.drills import OUTCOME, Drill, DrillError, UnknownDrill
-from runbook.engine import Context, Event, Interrupted, Options, RunOutcome
+from runbook.engine import Context, Event, Options, RunOutcome
 from runbook.prompter import Prompter
+from runbook.signals import Interrupted, Signals
 
 DEFAULT_MINUTES = 0.1  # the monitoring window of a rehearsal: 6 s instead of 30 min
 CLEAN_RUN_BRIEFING = (
@@ -296,44 +295,6 @@ def _outcome_row(end: dict[str, Any] | None, want: tuple[str, ...], exit_expecte
 # -- signals ----------------------------------------------------------------------------
 
 
-class _SignalGuard:
-    """SIGTERM and SIGHUP end a rehearsal like Ctrl-C: through ``stop``, never leaving servers.
-
-    While ``stop`` runs, every signal (Ctrl-C too) is noted and ignored: a
-    half-stopped sandbox is the one thing a rehearsal must not leave behind.
-    """
-
-    def __init__(self) -> None:
-        self.previous: dict[int, Any] = {}
-        self.shielded = False
-        self.ignored: list[str] = []
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return  # a worker thread: the driver owns the signals
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            self.previous[sig] = signal.signal(sig, self._handler)
-
-    def shield(self) -> None:
-        self.shielded = True
-        if threading.current_thread() is threading.main_thread():
-            self.previous.setdefault(signal.SIGINT, signal.signal(signal.SIGINT, self._handler))
-
-    def _handler(self, signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.shielded:
-            self.ignored.append(name)
-            return
-        raise Interrupted(name)
-
-    def restore(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for sig, old in self.previous.items():
-            signal.signal(sig, old)
-        self.previous.clear()
-
-
 # -- the rehearsal ----------------------------------------------------------------------
 
 
@@ -378,7 +339,7 @@ class Rehearsal:
         remove_sandbox_dir: bool,
         remove_workdir: bool,
         progress: Progress | None = None,
-        guard: _SignalGuard | None = None,
+        guard: Signals | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.drill = drill
@@ -419,7 +380,7 @@ class Rehearsal:
         chosen = drills.get(drill) if isinstance(drill, str) else drill
         _check_minutes(minutes)
         say = progress or (lambda _msg: None)
-        guard = _SignalGuard()
+        guard = Signals()
         guard.install()
         created = directory is None
         where = _private_dir("rb-rehearse-") if directory is None else Path(directory)
@@ -445,7 +406,7 @@ class Rehearsal:
             )
         except BaseException:
             # Sandbox.up stops what it started when it fails; after it returned, we do.
-            guard.shield()
+            guard.shielded = True
             try:
                 if sandbox is not None and not reused:
                     with contextlib.suppress(Exception):
@@ -495,7 +456,7 @@ class Rehearsal:
         owns_sandbox: bool,
         remove_sandbox_dir: bool,
         progress: Progress | None,
-        guard: _SignalGuard | None,
+        guard: Signals | None,
     ) -> Rehearsal:
         own_workdir = workdir is None
         where = _private_dir("rb-rehearsal-") if workdir is None else Path(workdir)
@@ -614,8 +575,8 @@ class Rehearsal:
         if self._stopped:
             return
         self._stopped = True
-        guard = self._guard or _SignalGuard()
-        guard.shield()
+        guard = self._guard or Signals()
+        guard.shielded = True
         problem: DrillError | None = None
         try:
             if self.drill is not None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from runbook.engine import (
 )
 from runbook.prompter import NeedsOperator, Option, Prompter, Question
 from runbook.restore import BackupChoice, PlanB, list_backups, plan_option_b
+from runbook.signals import held
 
 __all__ = [
     "ACTIONS",
@@ -55,25 +54,6 @@ REDEPLOY = "pending: find and fix the cause, run `runbook test-migrations`, then
 
 
 # -- shared helpers --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _shielded() -> Iterator[list[str]]:
-    """A few statements that must not stop half way: signals are noted, not obeyed."""
-    noted: list[str] = []
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-
-        def note(signum: int, _frame: object) -> None:
-            noted.append(signal.Signals(signum).name)
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            previous[sig] = signal.signal(sig, note)
-    try:
-        yield noted
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _refused(
@@ -325,7 +305,7 @@ def step_rollback_a(ctx: Context) -> StepResult:
             [f"blocked by: {'; '.join(blockers) or 'a metadata lock holder'}"],
         )
     failure: Exception | None = None
-    with _shielded() as ignored:
+    with held(deliver=False) as ignored:
         try:
             migrate.undo(
                 s,
@@ -342,7 +322,9 @@ def step_rollback_a(ctx: Context) -> StepResult:
     for kind, data in events:
         ctx.emit(kind, **data)
     if ignored:
-        ctx.output(f"ignored {', '.join(ignored)} while dropping: finishing", "warning")
+        ctx.output(
+            f"ignored {', '.join(sig.name for sig in ignored)} while dropping: finishing", "warning"
+        )
     if failure is not None:
         left = sorted(set(plan.tables) & migrate.existing_tables(s, db))
         ctx.state["needs_person"] = True
@@ -547,7 +529,7 @@ def _swap(ctx: Context, s: Session, scratch: str, old: str) -> None:
         old=old,
     )
     st["phase"] = "swapping"
-    with _shielded() as ignored:
+    with held(deliver=False) as ignored:
         try:
             restore.swap(s, db, scratch, old, incoming, outgoing)
         except DatabaseError as exc:
@@ -559,7 +541,10 @@ def _swap(ctx: Context, s: Session, scratch: str, old: str) -> None:
             ) from None
         st["phase"] = "swapped"
     if ignored:
-        ctx.output(f"ignored {', '.join(ignored)} during the swap: finishing", "warning")
+        ctx.output(
+            f"ignored {', '.join(sig.name for sig in ignored)} during the swap: finishing",
+            "warning",
+        )
     ctx.output(f"swapped: {len(incoming)} tables of the backup in, {len(outgoing)} out to {old}")
 
 
@@ -672,7 +657,7 @@ def _cleanup_b(ctx: Context) -> None:
         return
     st["cleaned"] = True
     db = ctx.target.database
-    with _shielded() as ignored:
+    with held(deliver=False) as ignored:
         phase = st.get("phase")
         try:
             s: Session | None = ctx.target.connect()
@@ -745,7 +730,7 @@ def _cleanup_b(ctx: Context) -> None:
             except StepFailed as exc:
                 ctx.output(f"the app did not come back: {exc}", "error")
     if ignored:
-        ctx.output(f"ignored {', '.join(ignored)} while cleaning up", "warning")
+        ctx.output(f"ignored {', '.join(sig.name for sig in ignored)} while cleaning up", "warning")
 
 
 # -- post-rollback ---------------------------------------------------------------------

@@ -23,11 +23,11 @@ from typing import Any
 from runbook import config as config_mod
 from runbook import exitcodes, journal
 from runbook.config import ConfigError
-from runbook.engine import Interrupted, Signals
 from runbook.monitor import checkpoint as cp
 from runbook.monitor.baseline import recorded_baseline
 from runbook.monitor.detectors import MAJOR, MINOR, Hit
 from runbook.monitor.session import MonitorSession, MonitorUpdate
+from runbook.signals import Interrupted, Signals
 
 _STYLE = {"none": "green", MINOR: "yellow", MAJOR: "bold red"}
 
