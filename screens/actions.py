@@ -1,0 +1,233 @@
+"""What each choice on the home screen starts: the screens before a run, then the run itself.
+
+Every run is the engine's: a walk of the flow (deploy, monitor, rollback) or the
+engine function a headless command calls (the test suite, resume).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from runbook import exitcodes, flow
+from runbook.engine import Event, Options
+
+if TYPE_CHECKING:
+    from runbook.screens.app import RunbookApp
+    from runbook.screens.bridge import RunDone
+
+
+def deploy_start() -> str:
+    """The first node this product's deployment walks (docs are reviewed on their screen)."""
+    from runbook import runs
+
+    table = runs.actions()
+    for node in ("docs", "test_suite"):
+        if node in table:
+            return node
+    return "preflight"
+
+
+def begin_deploy(app: RunbookApp) -> None:
+    from runbook.screens.docs_review import DocsReviewScreen
+    from runbook.screens.options import DeployOptionsScreen
+
+    def options_chosen(options: Options | None, ticked: list[str]) -> None:
+        if options is None:
+            return
+        start = deploy_start()
+        kind = "dryrun" if options.dry_run else "deploy"
+
+        def journal_review(ctx: Any) -> None:
+            # The ticks, journaled with who and when, before the walk begins.
+            ctx.emit("docs_review", items=ticked, total=len(ticked), seconds=review.seconds)
+
+        if app.start_walk(
+            kind,
+            start,
+            options,
+            extra={"docs_reviewed": ticked, "docs_review_s": review.seconds},
+            before=None if start == "docs" else journal_review,
+            after=_after_deploy(app),
+        ):
+            app.model.docs_reviewed(ticked, len(ticked), review.seconds)
+            app.show_run()
+
+    def reviewed(ticked: list[str] | None) -> None:
+        if ticked is None:
+            return
+        app.push_screen(
+            DeployOptionsScreen(dry_run=app.dry_run),
+            lambda options: options_chosen(options, ticked),
+        )
+
+    review = DocsReviewScreen()
+    app.push_screen(review, reviewed)
+
+
+def _after_deploy(app: RunbookApp) -> Any:
+    def after(message: RunDone) -> None:
+        if message.outcome == "success" and message.kind == "deploy":
+            app.notify(
+                "Deployed. The seed requires 30 minutes of monitoring: press m to start it.",
+                title="Deployment successful",
+                timeout=10,
+            )
+        if app.rehearsal is not None and message.outcome != "success":
+            app.show_report()
+
+    return after
+
+
+def begin_monitor(app: RunbookApp) -> None:
+    def after(message: RunDone) -> None:
+        app.show_report()
+
+    if app.start_walk(
+        "monitor",
+        "monitor",
+        Options(dry_run=app.dry_run),
+        extra={"monitor_stop": threading.Event()},
+        after=after,
+    ):
+        app.show_run()
+
+
+def begin_rollback(app: RunbookApp) -> None:
+    from runbook.screens.rollback import RollbackScreen
+
+    app.push_screen(RollbackScreen(direct=True))
+
+
+def begin_report(app: RunbookApp) -> None:
+    app.show_report()
+
+
+def begin_test(app: RunbookApp) -> None:
+    """The nine tests alone (``runbook test-migrations``): the suite's own function."""
+    cfg = app.config
+    assert cfg is not None
+    node = flow.NODES["test_suite"]
+    assert isinstance(node, flow.Step)
+
+    def body(sink: Any) -> tuple[str, int]:
+        from runbook.db import Target
+        from runbook.testsuite import TEST_COUNT, run_suite
+        from runbook.validator import validate
+
+        validation = validate(cfg.sql_dir)
+        sink(
+            Event(
+                "run_start",
+                None,
+                {"start": "test_suite", "target": cfg.database.where, "dry_run": False},
+            )
+        )
+        sink(
+            Event("step_start", "test_suite", {"title": node.title, "estimate_s": node.estimate_s})
+        )
+        started = time.monotonic()
+        report = run_suite(
+            Target(cfg.database),
+            validation,
+            lambda kind, data: sink(Event(kind, "test_suite", data)),
+        )
+        ok = report.ok
+        evidence = [f"{r.name}: {line}" for r in report.failed for line in r.evidence]
+        summary = (
+            f"ALL {TEST_COUNT} TESTS PASS ✓ on {report.scratch} (dropped): proceed to deployment"
+            if ok
+            else f"{len(report.failed)} of {TEST_COUNT} tests failed: STOP DEPLOYMENT"
+        )
+        sink(
+            Event(
+                "step_end",
+                "test_suite",
+                {
+                    "title": node.title,
+                    "ok": ok,
+                    "skipped": False,
+                    "summary": summary,
+                    "evidence": evidence,
+                    "elapsed_s": round(time.monotonic() - started, 3),
+                },
+            )
+        )
+        code = exitcodes.OK if ok else exitcodes.FAILED
+        outcome = "success" if ok else "stopped"
+        sink(Event("run_end", None, {"outcome": outcome, "exit_code": code, "title": summary}))
+        return outcome, code
+
+    if app.start_task("test", body):
+        app.show_run()
+
+
+class _Lines:
+    """A Rich-console stand-in for engine functions that print: each line becomes output."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+
+    def print(self, *objects: Any, **_kw: Any) -> None:
+        text = " ".join(str(o) for o in objects)
+        plain = Text.from_markup(text).plain if "[" in text else text
+        level = "error" if "[red]" in text else "info"
+        self.sink(Event("output", None, {"text": plain, "level": level}))
+
+
+def begin_resume(app: RunbookApp) -> None:
+    """``deploy --resume``: finish the unfinished run or return the target to before."""
+    cfg = app.config
+    assert cfg is not None
+
+    def body(sink: Any) -> tuple[str, int]:
+        from runbook.resume import resume
+
+        code = resume(cfg, _Lines(sink), yes=False)
+        outcome = "success" if code == exitcodes.OK else "failed"
+        sink(Event("run_end", None, {"outcome": outcome, "exit_code": code, "title": "resume"}))
+        return outcome, code
+
+    def after(message: RunDone) -> None:
+        app.unfinished = None
+        app.load_target_facts()
+
+    if app.start_task("resume", body, after=after):
+        from runbook.screens.session_log import SessionLogScreen
+
+        app.push_screen(SessionLogScreen("Resume the unfinished run"))
+
+
+def begin_rehearse(app: RunbookApp) -> None:
+    """A rehearsal from the home screen: pick a drill, bring the sandbox up, switch to it."""
+    from runbook.screens.rehearse import DrillPicker
+
+    app.push_screen(DrillPicker(), lambda choice: _start_rehearsal(app, choice))
+
+
+def _start_rehearsal(app: RunbookApp, choice: str | None) -> None:
+    if choice is None:
+        return
+    from runbook.screens.session_log import SessionLogScreen
+
+    drill = None if choice == "none" else choice
+
+    def body(sink: Any) -> tuple[str, int]:
+        from runbook.rehearsal import Rehearsal
+
+        def say(text: str) -> None:
+            sink(Event("output", None, {"text": text, "level": "info"}))
+
+        say("bringing the sandbox up (a private MariaDB and the Laravel app)…")
+        r = Rehearsal.start(None, drill, progress=say)
+        app.call_from_thread(app.enter_rehearsal, r)
+        say(r.banner)
+        say(f"briefing: {r.briefing}")
+        say("press Esc, then d to deploy to the sandbox")
+        return "success", exitcodes.OK
+
+    if app.start_task("rehearse", body):
+        app.push_screen(SessionLogScreen("Rehearsal"))
