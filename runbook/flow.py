@@ -418,10 +418,6 @@ FINALLY: tuple[Step, ...] = (
 NODES: dict[str, Node] = {node.id: node for node in (*_NODES, *FINALLY)}
 
 
-def steps_of_phase(phase: str) -> list[Node]:
-    return [n for n in _NODES if n.phase == phase]
-
-
 def path_from(start: str, choose: dict[str, str] | None = None) -> list[str]:
     """The happy path from ``start``: each decision takes its non-failure branch."""
     happy = {
