@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class HomeScreen(Screen[None]):
             yield Static(id="facts")
             yield OptionList(id="actions")
             yield Static(overview(), id="overview")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Home"

@@ -4,18 +4,21 @@ by hand, and at the end the checkpoint's four checks."""
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
 from runbook.screens.model import Monitor, fmt_bytes
+from runbook.screens.visible import uncovered
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, RichLog, Sparkline, Static
+from textual.widgets import Header, Input, OptionList, RichLog, Sparkline, Static
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
@@ -141,6 +144,9 @@ class MonitorScreen(Screen[None]):
         super().__init__()
         self._written = {"app": 0, "err": 0}
         self._sample_seen_at: float | None = None
+        self._stale = False
+        self._heights: dict[str, int] = {}
+        self._hits_shown: str | None = None
 
     @property
     def rb(self) -> RunbookApp:
@@ -172,11 +178,15 @@ class MonitorScreen(Screen[None]):
                 Option("major: roll back", id="major"),
                 id="issue-severity",
             )
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
+        # Everything alive now (Textual, sqlglot, the screens) stays alive: a full
+        # collection walking it all took ~70 ms every few seconds while a fast log was
+        # followed, and a key pressed then waited. Frozen objects are not walked again.
+        gc.collect()
+        gc.freeze()
         self.sub_title = "Post-deployment monitoring"
-        self.query_one("#issue-bar").display = False
         self.query_one("#app-log").border_title = "Application log"
         self.query_one("#err-log").border_title = "MySQL error log"
         self.query_one("#resources").border_title = "Resources"
@@ -194,8 +204,11 @@ class MonitorScreen(Screen[None]):
         return model.current == "monitor" and model.running
 
     def _countdown(self) -> None:
-        self.query_one("#mon-status", Static).update(
-            status_text(self.rb.model.monitor, self._remaining(), self._window_open())
+        if not uncovered(self):
+            return
+        self._update(
+            "#mon-status",
+            status_text(self.rb.model.monitor, self._remaining(), self._window_open()),
         )
 
     def _paint(self) -> None:
@@ -206,12 +219,25 @@ class MonitorScreen(Screen[None]):
             series = m.series(key)
             self.query_one(f"#spark-{key}", Sparkline).data = series[-60:] or [0.0]
             now = f"{series[-1]:.1f}{(' ' + unit) if unit else ''}" if series else "–"
-            self.query_one(f"#lbl-{key}", Static).update(f"{label} {now}")
-        self.query_one("#res-text", Static).update(resources_text(m))
+            self._update(f"#lbl-{key}", Text(f"{label} {now}"))
+        self._update("#res-text", resources_text(m))
         parts: list[Text] = [hits_text(m)]
         if (checks := checks_text(m)) is not None:
             parts.append(checks)
-        self.query_one("#mon-hits", Static).update(Group(*parts))
+        # the hits wrap, and change seldom: redrawn (with a layout pass) when they do
+        hits = "\n".join(part.plain for part in parts)
+        if hits != self._hits_shown:
+            self._hits_shown = hits
+            self.query_one("#mon-hits", Static).update(Group(*parts))
+
+    def _update(self, widget_id: str, text: Text) -> None:
+        """A layout pass only when the widget's height changes: every layout pass also
+        redraws the log panes' scrollbars, which is most of the screen. These widgets do
+        not wrap (monitor.tcss), so their height is their count of lines."""
+        lines = text.plain.count("\n") + 1
+        changed = self._heights.get(widget_id) != lines
+        self._heights[widget_id] = lines
+        self.query_one(widget_id, Static).update(text, layout=changed)
 
     def _write_logs(self, m: Monitor) -> None:
         for key, widget_id, lines, total, source in (
@@ -237,6 +263,14 @@ class MonitorScreen(Screen[None]):
     def model_changed(self, changed: set[str]) -> None:
         if "monitor" in changed or "flow" in changed or "step" in changed:
             self._sample_seen_at = time.monotonic()
+            if uncovered(self):
+                self._paint()
+            else:
+                self._stale = True  # the lines are counted; drawn when shown again
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
             self._paint()
 
     def run_finished(self, message: RunDone) -> None:
@@ -247,18 +281,23 @@ class MonitorScreen(Screen[None]):
         return state.get("monitor_session")
 
     def action_raise_issue(self) -> None:
+        if self._typing():
+            return
         if self._session() is None:
             self.notify("No monitoring window is running.", severity="warning")
             return
         bar = self.query_one("#issue-bar")
-        bar.display = True
+        bar.visible = True
         self.query_one("#issue-severity", OptionList).highlighted = 0
-        self.query_one("#issue-text", Input).focus()
+        # focus after the bar is drawn: the focus change restyles the panes and hides the
+        # screen's letter keys in the footer (they type into the box now), and the bar
+        # should not wait for that. Until then those keys do nothing (_typing).
+        self.call_after_refresh(self.query_one("#issue-text", Input).focus)
 
     def action_close_issue(self) -> None:
         bar = self.query_one("#issue-bar")
-        if bar.display:
-            bar.display = False
+        if bar.visible:
+            bar.visible = False
             self.query_one("#issue-text", Input).value = ""
             self.set_focus(None)
 
@@ -289,7 +328,12 @@ class MonitorScreen(Screen[None]):
         self.action_close_issue()
         self.notify(f"Issue raised ({severity}): it counts in this window's verdict")
 
+    def _typing(self) -> bool:
+        return bool(self.query_one("#issue-bar").visible)
+
     def action_end_window(self) -> None:
+        if self._typing():
+            return
         state = getattr(self.rb.prompter.ctx, "state", None) or {}
         stop = state.get("monitor_stop")
         if stop is None or not self._window_open():
@@ -299,7 +343,11 @@ class MonitorScreen(Screen[None]):
         self.notify("Ending the window early: the verdict says it was cut short.")
 
     def action_flow(self) -> None:
+        if self._typing():
+            return
         self.rb.show_run()
 
     def action_report(self) -> None:
+        if self._typing():
+            return
         self.rb.show_report()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, RadioButton, RadioSet, Static
+from textual.widgets import Header, Input, RadioButton, RadioSet, Static
 
 from runbook.engine import Options
 
@@ -64,7 +65,7 @@ class DeployOptionsScreen(Screen[Options | None]):
                 "s starts the deployment · Esc goes back" + (" · DRY-RUN" if self.dry_run else ""),
                 classes="hint",
             )
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Deployment options"

@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from runbook.screens.model import MAIN_LINE, StepState
+from runbook.screens.visible import uncovered
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.checklist import Checklist
 from runbook.screens.widgets.flowmap import FlowMap
+from runbook.screens.widgets.footer import KeysFooter
 from runbook.screens.widgets.sqlview import SqlView, findings_text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, RichLog, Static, TabbedContent, TabPane
+from textual.widgets import Header, OptionList, RichLog, Static, TabbedContent, TabPane
 
 if TYPE_CHECKING:
     from runbook.screens.app import RunbookApp
@@ -53,6 +55,7 @@ class RunScreen(Screen[None]):
         self._written = 0  # lines of the shown step already in the log
         self._sql_index: int | None = None
         self._sql_pick: int | None = None  # a migration the operator chose with [ ]
+        self._stale = False  # changed while covered: repainted when shown again
 
     @property
     def rb(self) -> RunbookApp:
@@ -74,10 +77,10 @@ class RunScreen(Screen[None]):
                         yield SqlView(id="sqlview")
                     with TabPane("Findings", id="findings"), VerticalScroll():
                         yield Static(id="findings-text")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_screen_resume(self) -> None:
-        if getattr(self, "_stale", False):
+        if self._stale:
             self._stale = False
             self._render_all()
 
@@ -175,8 +178,8 @@ class RunScreen(Screen[None]):
     # -- updates -----------------------------------------------------------------------
 
     def model_changed(self, changed: set[str]) -> None:
-        if not self.is_current:
-            self._stale = True  # covered by another screen: repainted when shown again
+        if not uncovered(self):
+            self._stale = True
             return
         if "flow" in changed:
             self.query_one("#flow", FlowMap).render_model(self.rb.model)
@@ -192,7 +195,7 @@ class RunScreen(Screen[None]):
 
     def _tick(self) -> None:
         model = self.rb.model
-        if model.current is not None and self.is_current:
+        if model.current is not None and uncovered(self):
             self.query_one("#flow", FlowMap).render_model(model)
             self.query_one("#checklist", Checklist).show(self._target_step(), model.clock())
             self._render_status()

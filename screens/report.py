@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.screens.model import MARKS, RunModel, fmt_bytes, fmt_estimate, fmt_seconds
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, MarkdownViewer
+from textual.widgets import Header, MarkdownViewer
 
 if TYPE_CHECKING:
     from runbook.screens.app import RunbookApp
@@ -180,7 +181,7 @@ class ReportScreen(Screen[None]):
         yield Header()
         yield Banner(id="banner")
         yield MarkdownViewer(self._markdown(), show_table_of_contents=False, id="report")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Report"

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from runbook.screens.model import fmt_bytes
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from runbook.engine import Options
 from runbook.prompter import Question
@@ -103,7 +104,7 @@ class RollbackScreen(Screen[str | None]):
                     yield Static(Text(B_LOSES, style="yellow"))
                     yield DataTable(id="backups", cursor_type="row", zebra_stripes=True)
                     yield Static(Text("pick a backup (↑↓), p checks it", style="dim"), id="plan-b")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Rollback"

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Header, RichLog, Static
 
 if TYPE_CHECKING:
     from runbook.screens.app import RunbookApp
@@ -35,7 +36,7 @@ class SessionLogScreen(Screen[None]):
         yield Banner(id="banner")
         yield Static(Text(f"▸ {self.title_text}: running", style="bold yellow"), id="run-status")
         yield RichLog(id="session-log", wrap=True, markup=False)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = self.title_text

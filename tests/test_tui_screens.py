@@ -27,6 +27,10 @@ from runbook.screens.model import (
     kind_of,
 )
 from runbook.screens.report import report_markdown
+from runbook.screens.widgets.footer import KeysFooter
+from textual.app import App, ComposeResult
+from textual.widgets import Button, Input
+from textual.widgets._footer import FooterKey
 
 from runbook.config import Config, DatabaseConfig
 from runbook.engine import Event
@@ -174,6 +178,82 @@ async def test_every_screen_binding_is_in_the_palette() -> None:
             }
             titles = {c.title for c in app.get_system_commands(app.screen)}
             assert bindings <= titles, bindings - titles
+
+
+async def test_a_screen_covered_by_the_monitor_waits_and_one_under_a_modal_does_not() -> None:
+    """A covered screen that went on repainting made the monitor above it redraw the same
+    regions: key presses waited for that while a fast log was followed."""
+    from runbook.screens.monitor import MonitorScreen
+    from runbook.screens.phase import RunScreen
+    from runbook.screens.visible import uncovered
+    from textual.screen import ModalScreen
+
+    app = static_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        run = RunScreen()
+        app.push_screen(run)
+        await pilot.pause()
+        app.push_screen(ModalScreen())
+        await pilot.pause()
+        assert uncovered(run)  # a modal lets it show through: it keeps painting
+        run.model_changed({"flow"})
+        assert not run._stale
+        app.pop_screen()
+        app.push_screen(MonitorScreen())
+        await pilot.pause()
+        assert run.is_current and not uncovered(run)  # Textual's is_current says otherwise
+        run.model_changed({"flow", "step"})
+        assert run._stale
+        app.pop_screen()
+        await pilot.pause()
+        assert uncovered(run) and not run._stale  # repainted when shown again
+
+
+class _Typing(App[None]):
+    """A screen with letter keys, a text box that takes them, and the footer."""
+
+    BINDINGS = [("x", "exit", "Exit"), ("y", "yank", "Yank")]  # noqa: RUF012
+    extra = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(id="box")
+        yield Button("b", id="other")
+        yield KeysFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if action in ("exit", "yank") and self.extra else True
+
+    def action_exit(self) -> None:
+        pass
+
+    def action_yank(self) -> None:
+        pass
+
+
+def _keys(app: App[Any]) -> list[tuple[str, bool, bool]]:
+    return [(k.key, bool(k.display), k._disabled) for k in app.query(FooterKey)]
+
+
+async def test_the_footer_hides_letter_keys_while_typing_without_rebuilding() -> None:
+    app = _Typing()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.query_one("#other").focus()
+        await pilot.pause()
+        widgets = list(app.query(FooterKey))
+        assert [k for k, shown, _ in _keys(app) if shown] == ["x", "y", "ctrl+p"]
+        app.query_one("#box").focus()  # x and y now type into the box
+        await pilot.pause()
+        assert [k for k, shown, _ in _keys(app) if shown] == ["ctrl+p"]
+        assert list(app.query(FooterKey)) == widgets  # hidden, not rebuilt
+        app.query_one("#other").focus()
+        await pilot.pause()
+        assert [k for k, shown, _ in _keys(app) if shown] == ["x", "y", "ctrl+p"]
+        assert list(app.query(FooterKey)) == widgets
+        app.extra = True  # the same keys, now disabled: rebuilt, shown dimmed
+        app.refresh_bindings()
+        await pilot.pause()
+        assert list(app.query(FooterKey)) != widgets
+        assert ("x", True, True) in _keys(app) and ("y", True, True) in _keys(app)
 
 
 # -- the hand-off between the worker and the UI ---------------------------------------------
