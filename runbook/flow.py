@@ -68,6 +68,7 @@ _NODES: tuple[Node, ...] = (
         15 * 60,
         ("Deployment plan read", "Deployment checklist read", "Readiness summary read"),
         next="test_suite",
+        on_fail="stopped",
     ),
     Step(
         "test_suite",

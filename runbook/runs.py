@@ -18,9 +18,9 @@ from runbook.prompter import Prompter
 
 def actions() -> dict[str, StepAction]:
     """Every step action the flow knows, from the modules that implement them."""
-    from runbook import archive, notify, steps
+    from runbook import archive, docs, notify, steps
 
-    table: dict[str, StepAction] = {**steps.ACTIONS}
+    table: dict[str, StepAction] = {**docs.ACTIONS, **steps.ACTIONS}
     for module_name in ("runbook.testsuite", "runbook.rollback", "runbook.monitor"):
         try:
             module = __import__(module_name, fromlist=["ACTIONS"])

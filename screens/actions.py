@@ -20,17 +20,6 @@ if TYPE_CHECKING:
     from runbook.screens.bridge import RunDone
 
 
-def deploy_start() -> str:
-    """The first node this product's deployment walks (docs are reviewed on their screen)."""
-    from runbook import runs
-
-    table = runs.actions()
-    for node in ("docs", "test_suite"):
-        if node in table:
-            return node
-    return "preflight"
-
-
 def begin_deploy(app: RunbookApp) -> None:
     from runbook.screens.docs_review import DocsReviewScreen
     from runbook.screens.options import DeployOptionsScreen
@@ -38,22 +27,15 @@ def begin_deploy(app: RunbookApp) -> None:
     def options_chosen(options: Options | None, ticked: list[str]) -> None:
         if options is None:
             return
-        start = deploy_start()
         kind = "dryrun" if options.dry_run else "deploy"
-
-        def journal_review(ctx: Any) -> None:
-            # The ticks, journaled with who and when, before the walk begins.
-            ctx.emit("docs_review", items=ticked, total=len(ticked), seconds=review.seconds)
-
+        # the walk starts at the review: its step journals the ticks the screen collected
         if app.start_walk(
             kind,
-            start,
+            "docs",
             options,
             extra={"docs_reviewed": ticked, "docs_review_s": review.seconds},
-            before=None if start == "docs" else journal_review,
             after=_after_deploy(app),
         ):
-            app.model.docs_reviewed(ticked, len(ticked), review.seconds)
             app.show_run()
 
     def reviewed(ticked: list[str] | None) -> None:

@@ -262,13 +262,10 @@ class RunbookApp(App[int]):
         options: Options,
         *,
         extra: dict[str, Any] | None = None,
-        before: Callable[[Any], None] | None = None,
         after: Callable[[RunDone], None] | None = None,
     ) -> bool:
         """Walk the flow from ``start`` off the UI thread; False if a run is already going."""
-        return self._start(
-            kind, partial(self._walk, kind, start, options, extra or {}, before), after
-        )
+        return self._start(kind, partial(self._walk, kind, start, options, extra or {}), after)
 
     def start_task(
         self,
@@ -335,14 +332,11 @@ class RunbookApp(App[int]):
         start: str,
         options: Options,
         extra: dict[str, Any],
-        before: Callable[[Any], None] | None,
     ) -> RunDone:
         assert self.config is not None
         ctx = runs.new_context(self.config, options, self.prompter, self._sink(), kind)
         self.prompter.ctx = ctx
         self.post_message(RunStarted(kind, ctx.journal.path))
-        if before is not None:
-            before(ctx)
         outcome = runs.walk(ctx, start, extra=extra)
         code = outcome.exit_code
         if kind == "rollback" and outcome.outcome == "rolled_back":

@@ -3,16 +3,15 @@ operator ticks before going on (the seed's first pre-deployment step)."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from runbook.screens.widgets.banner import Banner
+from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import (
-    Footer,
     Header,
     MarkdownViewer,
     SelectionList,
@@ -21,36 +20,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from runbook import flow
-from runbook.resources import assets_dir
-
-DOCS: tuple[tuple[str, str, str], ...] = (
-    ("plan", "Plan", "deployment-plan.md"),
-    ("checklist", "Checklist", "deployment-checklist.md"),
-    ("readiness", "Readiness", "readiness-summary.md"),
-)
-# The checklist's section whose boxes the operator ticks here.
-TICK_SECTION = "Before you go on"
-_BOX = re.compile(r"^\s*- \[ \] (?P<item>.+?)\s*$")
-
-
-def read_doc(name: str) -> str:
-    return (assets_dir() / "docs" / name).read_text(encoding="utf-8")
-
-
-def tick_items() -> list[str]:
-    """The seed's three "read" items, then the boxes of the checklist's tick section."""
-    docs = flow.NODES["docs"]
-    assert isinstance(docs, flow.Step)
-    items = list(docs.checklist)
-    inside = False
-    for line in read_doc("deployment-checklist.md").splitlines():
-        if line.startswith("#"):
-            inside = line.lstrip("#").strip().lower() == TICK_SECTION.lower()
-            continue
-        if inside and (m := _BOX.match(line)):
-            items.append(re.sub(r"[*`_]", "", m["item"]))
-    return items
+from runbook.docs import DOCUMENTS, read_doc, tick_items
 
 
 class DocsReviewScreen(Screen[list[str] | None]):
@@ -76,7 +46,7 @@ class DocsReviewScreen(Screen[list[str] | None]):
         yield Banner(id="banner")
         with Vertical(id="docs-body"):
             with TabbedContent(id="docs-tabs"):
-                for tab_id, title, name in DOCS:
+                for tab_id, title, name in DOCUMENTS:
                     with TabPane(title, id=tab_id):
                         yield MarkdownViewer(read_doc(name), show_table_of_contents=False)
             with Vertical(id="ticks"):
@@ -84,7 +54,7 @@ class DocsReviewScreen(Screen[list[str] | None]):
                     "Tick each item before going on (space ticks, c continues)", id="ticks-title"
                 )
                 yield SelectionList[str](*[(item, item) for item in self.items], id="tick-list")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Documentation review"

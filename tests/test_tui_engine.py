@@ -151,8 +151,15 @@ async def test_deploy_then_monitoring_to_the_checkpoint(
         assert app.walk_result.outcome == "success" and app.exit_code == 0, why(app)
         assert tables(clean_sandbox) >= SIX
         deploy_journal = app.journals[-1]
-        first = events_of(deploy_journal)[0]
-        assert first["event"] == "docs_review" and len(first["items"]) >= 3
+        # the walk's first step journals the review the screen collected, with who and when
+        events = events_of(deploy_journal)
+        review = next(e for e in events if e["event"] == "docs_review")
+        assert review["node"] == "docs" and len(review["items"]) == review["total"] >= 3
+        assert review["operator"] and review["ts"]
+        docs_end = next(e for e in events if e["event"] == "step_end" and e["node"] == "docs")
+        assert docs_end["ok"] and events.index(docs_end) < next(
+            i for i, e in enumerate(events) if e.get("node") == "test_suite"
+        )
         assert on(app, "RunScreen")
         assert app.model.steps["migrate"].status == "passed"
         assert all(i.status == "passed" for i in app.model.steps["migrate"].items)
