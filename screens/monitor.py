@@ -321,10 +321,8 @@ class MonitorScreen(Screen[None]):
             self.action_close_issue()
             return
         severity = str(event.option.id)
-        hit = session.raise_issue(text, severity)  # type: ignore[attr-defined]
-        # the session counts it in the verdict; the screen shows it at once
-        self.rb.model.apply("detector_hit", "monitor", hit.as_json())
-        self._paint()
+        # counted in the verdict now; journaled and drawn with the next sample
+        session.raise_issue(text, severity)  # type: ignore[attr-defined]
         self.action_close_issue()
         self.notify(f"Issue raised ({severity}): it counts in this window's verdict")
 

@@ -409,6 +409,11 @@ def test_the_operator_can_raise_an_issue_from_another_thread(
     t = threading.Thread(target=session.raise_issue, args=("bookings page blank", MAJOR))
     t.start()
     t.join()
+    # the next update carries it, once, for the driver to journal
+    raised = [h for h in session.tick().hits if h.detector == "operator"]
+    assert [h.line for h in raised] == ["bookings page blank"]
+    assert not any(h.detector == "operator" for h in session.tick().hits)
+    assert [h.detector for h in session.hits].count("operator") == 1
     verdict = session.verdict("none")
     assert verdict.severity == MAJOR
     assert "bookings page blank" in verdict.reason
@@ -676,6 +681,9 @@ def test_a_screen_can_raise_an_issue_and_end_the_window_early(
         screen.join()
         jr.close()
     assert decisions(events)[0] == ("issues_detected", "rollback")
+    # raised after the window's last sample, and journaled all the same
+    raised = [e.data for e in events if e.kind == "detector_hit" and e.data["source"] == "operator"]
+    assert [h["line"] for h in raised] == ["tenant dashboards show no data"]
     result = outcome.results["monitor"]
     assert "tenant dashboards show no data" in result.summary
     assert any("cut short" in line for line in result.evidence)

@@ -295,7 +295,7 @@ async def test_minor_issue_and_one_raised_by_hand_continue_monitoring(
         await until(pilot, lambda: on(app, "MonitorScreen"), "the monitor")
         await until(pilot, lambda: app.model.monitor.samples, "a first sample")
         await pilot.press("i")
-        await until(pilot, lambda: app.screen.query_one("#issue-bar").display, "the issue form")
+        await until(pilot, lambda: app.screen.query_one("#issue-bar").visible, "the issue form")
         await pilot.press(*"slow bookings page", "enter", "enter")  # text, then "minor"
         await until(pilot, lambda: app.model.monitor.counts.get("operator"), "the raised issue")
         modal = await question(pilot, "issues_detected")

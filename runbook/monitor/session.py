@@ -110,6 +110,7 @@ class MonitorSession:
         self.app_tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.error_tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.hits: deque[Hit] = deque(maxlen=HITS_KEPT)
+        self._raised: list[Hit] = []  # by the operator, not yet in an update
         self.started_wall = time.time()
         self.started = clock()
         self.ended_wall: float | None = None
@@ -195,6 +196,7 @@ class MonitorSession:
         hits += self._performance()
         with self._lock:
             self.hits.extend(hits)
+        hits += self.take_raised()
         self.completed = elapsed >= self.window_s - 0.005
         if self.completed:
             self.ended_wall = time.time()
@@ -300,8 +302,16 @@ class MonitorSession:
         """An issue the operator saw (a user called, a page looks wrong): counts like a hit."""
         hit = self.detectors.raise_issue(text.strip() or "(no description)", severity)
         with self._lock:
-            self.hits.append(hit)
+            self._raised.append(hit)
         return hit
+
+    def take_raised(self) -> list[Hit]:
+        """The issues raised since the last call: the next update carries them, so the
+        driver journals them like any detector hit (from the walk's thread)."""
+        with self._lock:
+            raised, self._raised = self._raised, []
+            self.hits.extend(raised)
+        return raised
 
     # -- the end ------------------------------------------------------------------------
 

@@ -76,6 +76,8 @@ def step_monitor(ctx: Context) -> StepResult:
         stop.clear()  # a stop asked for during the last window is not one for this window
     try:
         session.run(lambda update: _emit_update(ctx, update), stop=stop)
+        for hit in session.take_raised():  # raised after the last update
+            ctx.emit("detector_hit", **hit.as_json())
         verdict = session.verdict(None, "asked at the checkpoint")
     finally:
         ctx.state.pop("monitor_session", None)
