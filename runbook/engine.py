@@ -147,7 +147,9 @@ class Walker:
         self.actions = actions
         self.on_abort = on_abort
 
-    def walk(self, start: str) -> RunOutcome:
+    def walk(self, start: str, until: str | None = None) -> RunOutcome:
+        """Walk from ``start`` to an end; reaching ``until`` ends the walk as a success
+        (the test suite on its own ends where the deployment would begin)."""
         ctx = self.ctx
         visited: list[str] = []
         results: dict[str, StepResult] = {}
@@ -166,6 +168,18 @@ class Walker:
             try:
                 while node_id is not None:
                     node = flow.NODES[node_id]
+                    if node_id == until:
+                        ctx.current = None
+                        code = exit_override if exit_override is not None else exitcodes.OK
+                        ctx.state["outcome"] = "success"
+                        self._finally(durations)
+                        ctx.emit(
+                            RUN_END,
+                            outcome="success",
+                            exit_code=code,
+                            title=f"done; {node.title.lower()} would come next",
+                        )
+                        return RunOutcome("success", code, visited, results, durations)
                     visited.append(node_id)
                     ctx.current = node_id
                     if isinstance(node, flow.End):

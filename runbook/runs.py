@@ -52,9 +52,14 @@ def new_context(
 
 
 def walk(
-    ctx: Context, start: str, only: set[str] | None = None, extra: dict[str, Any] | None = None
+    ctx: Context,
+    start: str,
+    only: set[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    until: str | None = None,
 ) -> RunOutcome:
-    """Walk from ``start``; ``only`` limits the actions (e.g. no notification in dry-run)."""
+    """Walk from ``start`` (to ``until``, when given); ``only`` limits the actions (e.g. no
+    notification in dry-run)."""
     from runbook.steps import close_sessions, on_abort
 
     table = actions()
@@ -62,7 +67,7 @@ def walk(
         table = {k: v for k, v in table.items() if k in only}
     ctx.state.update(extra or {})
     try:
-        return Walker(ctx, table, on_abort=on_abort).walk(start)
+        return Walker(ctx, table, on_abort=on_abort).walk(start, until=until)
     finally:
         close_sessions(ctx)
         ctx.journal.close()

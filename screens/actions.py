@@ -7,12 +7,11 @@ engine function a headless command calls (the test suite, resume).
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from runbook import exitcodes, flow
+from runbook import exitcodes
 from runbook.engine import Event, Options
 
 if TYPE_CHECKING:
@@ -89,61 +88,11 @@ def begin_report(app: RunbookApp) -> None:
 
 
 def begin_test(app: RunbookApp) -> None:
-    """The nine tests alone (``runbook test-migrations``): the suite's own function."""
-    cfg = app.config
-    assert cfg is not None
-    node = flow.NODES["test_suite"]
-    assert isinstance(node, flow.Step)
-
-    def body(sink: Any) -> tuple[str, int]:
-        from runbook.db import Target
-        from runbook.testsuite import TEST_COUNT, run_suite
-        from runbook.validator import validate
-
-        validation = validate(cfg.sql_dir)
-        sink(
-            Event(
-                "run_start",
-                None,
-                {"start": "test_suite", "target": cfg.database.where, "dry_run": False},
-            )
-        )
-        sink(
-            Event("step_start", "test_suite", {"title": node.title, "estimate_s": node.estimate_s})
-        )
-        started = time.monotonic()
-        report = run_suite(
-            Target(cfg.database),
-            validation,
-            lambda kind, data: sink(Event(kind, "test_suite", data)),
-        )
-        ok = report.ok
-        evidence = [f"{r.name}: {line}" for r in report.failed for line in r.evidence]
-        summary = (
-            f"ALL {TEST_COUNT} TESTS PASS ✓ on {report.scratch} (dropped): proceed to deployment"
-            if ok
-            else f"{len(report.failed)} of {TEST_COUNT} tests failed: STOP DEPLOYMENT"
-        )
-        sink(
-            Event(
-                "step_end",
-                "test_suite",
-                {
-                    "title": node.title,
-                    "ok": ok,
-                    "skipped": False,
-                    "summary": summary,
-                    "evidence": evidence,
-                    "elapsed_s": round(time.monotonic() - started, 3),
-                },
-            )
-        )
-        code = exitcodes.OK if ok else exitcodes.FAILED
-        outcome = "success" if ok else "stopped"
-        sink(Event("run_end", None, {"outcome": outcome, "exit_code": code, "title": summary}))
-        return outcome, code
-
-    if app.start_task("test", body):
+    """The nine tests alone (``runbook test-migrations``): the flow's test-suite step, up to
+    where the deployment would begin. No notification, no archive: nothing was deployed."""
+    if app.start_walk(
+        "test", "test_suite", Options(dry_run=app.dry_run), only={"test_suite"}, until="preflight"
+    ):
         app.show_run()
 
 

@@ -263,9 +263,13 @@ class RunbookApp(App[int]):
         *,
         extra: dict[str, Any] | None = None,
         after: Callable[[RunDone], None] | None = None,
+        only: set[str] | None = None,
+        until: str | None = None,
     ) -> bool:
-        """Walk the flow from ``start`` off the UI thread; False if a run is already going."""
-        return self._start(kind, partial(self._walk, kind, start, options, extra or {}), after)
+        """Walk the flow from ``start`` off the UI thread; False if a run is already going.
+        ``only`` and ``until`` as in :func:`runbook.runs.walk`."""
+        walk = partial(self._walk, kind, start, options, extra or {}, only, until)
+        return self._start(kind, walk, after)
 
     def start_task(
         self,
@@ -321,7 +325,7 @@ class RunbookApp(App[int]):
             message = RunDone(kind, "error", code, None, f"{type(exc).__name__}: {exc}")
         finally:
             self.prompter.ctx = None
-        if message.journal is None and self.journals and kind not in ("test", "resume"):
+        if message.journal is None and self.journals and kind != "resume":
             message.journal = self.journals[-1]
         self.walk_result = message  # read by run_tui when the app is already gone
         self.post_message(message)
@@ -332,12 +336,14 @@ class RunbookApp(App[int]):
         start: str,
         options: Options,
         extra: dict[str, Any],
+        only: set[str] | None,
+        until: str | None,
     ) -> RunDone:
         assert self.config is not None
         ctx = runs.new_context(self.config, options, self.prompter, self._sink(), kind)
         self.prompter.ctx = ctx
         self.post_message(RunStarted(kind, ctx.journal.path))
-        outcome = runs.walk(ctx, start, extra=extra)
+        outcome = runs.walk(ctx, start, only=only, extra=extra, until=until)
         code = outcome.exit_code
         if kind == "rollback" and outcome.outcome == "rolled_back":
             code = exitcodes.OK  # what this command was asked to do

@@ -602,3 +602,34 @@ def test_failed_tests_stop_the_deployment_before_it_touches_anything(
     assert list((cfg_path.parent / "backups").iterdir()) == []
     assert scratch_databases(clean_sandbox) == []
     assert target_fingerprint(clean_sandbox).diff(before) == []
+
+
+def test_the_suite_alone_ends_where_the_deployment_would_begin(
+    clean_sandbox: Sandbox, cfg_path: Path
+) -> None:
+    """What the guided runbook's "Test migrations" walks: the flow's own step and decision,
+    then the run ends before the pre-deployment checks, with nothing notified or archived."""
+    from runbook import runs
+
+    before = target_fingerprint(clean_sandbox)
+    cfg = config_mod.load(cfg_path)
+    ctx = runs.new_context(cfg, Options(), SafeDefaultPrompter(), lambda e: None, "test")
+    outcome = runs.walk(ctx, "test_suite", only={"test_suite"}, until="preflight")
+    assert outcome.outcome == "success" and outcome.exit_code == 0
+    assert outcome.visited == ["test_suite", "tests_failed"]
+    events = journal.read(ctx.journal.path)
+    assert [e["event"] for e in events if e["event"].startswith("run_")] == ["run_start", "run_end"]
+    assert "pre-deployment checks would come next" in events[-1]["title"]
+    assert not {"preflight", "notify", "archive"} & {e.get("node") for e in events}
+    assert target_fingerprint(clean_sandbox).diff(before) == []
+
+    admin(
+        clean_sandbox,
+        "ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign",
+        "ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL",
+    )
+    ctx = runs.new_context(cfg, Options(), SafeDefaultPrompter(), lambda e: None, "test")
+    failed = runs.walk(ctx, "test_suite", only={"test_suite"}, until="preflight")
+    assert failed.outcome == "stopped" and failed.exit_code == 1
+    assert failed.visited == ["test_suite", "tests_failed", "stopped"]
+    assert scratch_databases(clean_sandbox) == []

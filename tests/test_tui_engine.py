@@ -462,6 +462,10 @@ async def test_test_migrations_alone(
         await finished(pilot)
         assert app.walk_result.outcome == "success", app.model.steps["test_suite"].evidence
         assert [i.status for i in app.model.steps["test_suite"].items] == ["passed"] * 9
+        # a walk of its own, journaled like every run
+        events = events_of(app.journals[-1])
+        assert events[0]["event"] == "run_start" and events[0]["start"] == "test_suite"
+        assert events[-1]["event"] == "run_end" and events[-1]["outcome"] == "success"
     assert not SIX & tables(clean_sandbox)
     with clean_sandbox.connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE 'runbook\\_scratch\\_%'")
