@@ -33,6 +33,39 @@ SHORT = {
     "rollback_b": "Option B: restore",
     "post_rollback": "Post-rollback",
 }
+# Below NARROW_BELOW columns (an 80-column terminal) the names that fit beside the time.
+NARROW_BELOW = 32
+NARROW = {
+    "docs": "Docs review",
+    "test_suite": "Test suite",
+    "preflight": "Pre-checks",
+    "lock": "Lock",
+    "backup": "1 Backup",
+    "maintenance": "2 Maintenance",
+    "cache": "3 Cache",
+    "migrate": "4 Migration",
+    "verify": "5 Verification",
+    "restore": "6 App restore",
+    "monitor": "Monitoring",
+    "checkpoint": "Checkpoint",
+    "archive": "Archive",
+    "notify": "Notify",
+    "auto_rollback": "Auto rollback",
+    "keep_unverified": "Manual check",
+    "restore_after_failure": "App restore",
+    "rollback_a": "Option A",
+    "rollback_b": "Option B",
+    "post_rollback": "Post-rollback",
+}
+# The decision sits under the step it asks about: "failed?" says enough there.
+NARROW_QUESTION = {
+    "tests_failed": "failed?",
+    "migration_failed": "failed?",
+    "verification_failed": "failed?",
+    "issues_detected": "issues?",
+    "checkpoint_failed": "failed?",
+    "rollback_choice": "which option?",
+}
 STYLE = {
     "passed": "green",
     "failed": "bold red",
@@ -66,7 +99,9 @@ class FlowMap(OptionList):
         self._model = model
         now = model.clock()
         # one line per row, whatever the width: label cut, time right-aligned
-        width = max(20, (self.scrollable_content_region.width or 28) - 1)
+        width = max(20, self.scrollable_content_region.width or 28)
+        narrow = width < NARROW_BELOW
+        names = NARROW if narrow else SHORT
         keep = self.highlighted_option.id if self.highlighted_option else None
         options: list[Option] = []
         for kind, node_id in model.flow_rows():
@@ -75,7 +110,8 @@ class FlowMap(OptionList):
                 if d is None:
                     continue
                 how = "auto" if d.get("automatic") else d.get("operator", "")
-                text = Text(f"  ? {d['text']} → {d['answer']}", style="italic")
+                asked = NARROW_QUESTION.get(node_id, d["text"]) if narrow else d["text"]
+                text = Text(f"  ? {asked} → {d['answer']}", style="italic")
                 text.append(f" ({how})", style="dim")
                 text.truncate(width, overflow="ellipsis")
                 text.no_wrap = True
@@ -87,7 +123,7 @@ class FlowMap(OptionList):
             right = compact(elapsed) if elapsed is not None else ""
             if step.status == RUNNING:
                 right = f"▸ {right}"
-            label = f"{indent}{MARKS[step.status]} {SHORT.get(node_id, step.title)}"
+            label = f"{indent}{MARKS[step.status]} {names.get(node_id, step.title)}"
             room = width - len(right) - 1
             if len(label) > room:
                 label = label[: max(1, room - 1)] + "…"
