@@ -141,7 +141,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
     def run() -> int:
         from runbook.config import find_config
-        from runbook.screens.app import run_tui
+        from runbook.screens.launch import run_tui
 
         return run_tui(find_config(getattr(args, "config", None)), dry_run=args.dry_run)
 
@@ -155,7 +155,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
         def run() -> int:
             from runbook.config import find_config
-            from runbook.screens.app import run_tui
+            from runbook.screens.launch import run_tui
 
             return run_tui(find_config(args.config), rollback=True)
 

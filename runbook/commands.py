@@ -265,7 +265,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         return rehearsal.run_headless(
             args.drill, args.dir, args.yes, make_console(), minutes=minutes
         )
-    from runbook.screens.app import run_tui
+    from runbook.screens.launch import run_tui
 
     console = make_console()
     console.print("[bold magenta]REHEARSAL[/]: starting the sandbox")

@@ -1,46 +1,34 @@
-"""The guided runbook in the terminal: the app, its runs, and the entry point.
+"""The guided runbook in the terminal: the app, its screens, and the UI thread's side of a run.
 
 The screens drive the same engine as the headless commands: a run is
-``runs.new_context`` + ``runs.walk`` in a thread worker; the screens render its
-events (through :class:`EventBridge`) and answer its prompter (through
-:class:`TuiPrompter`). No step is implemented here.
+``runs.new_context`` + ``runs.walk`` in a thread of its own (run_control.py); the
+screens render its events (through :class:`EventBridge`) and answer its prompter
+(through :class:`TuiPrompter`). No step is implemented here. The entry point is in
+launch.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import signal
-import sys
-import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from runbook.screens.bridge import (
-    AbortRequest,
-    EventBridge,
-    EventsReady,
-    RunDone,
-    RunStarted,
-    TuiPrompter,
-)
+from runbook.screens.bridge import EventsReady, RunDone, RunStarted
 from runbook.screens.model import RunModel
+from runbook.screens.run_control import RunControl
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from runbook import exitcodes, journal, runs
-from runbook.config import Config, ConfigError
-from runbook.engine import Options
+from runbook import exitcodes, journal
+from runbook.config import Config
 from runbook.prompter import Question
 from runbook.resources import assets_dir
 
-WATCHDOG_GRACE_S = 5.0
 STYLES = ("app.tcss", "home.tcss", "run.tcss", "monitor.tcss", "rollback.tcss", "modals.tcss")
 DRY_RUN_BANNER = "DRY-RUN · every check runs for real · nothing is written"
 
@@ -50,7 +38,7 @@ def _style_paths() -> list[Path]:
     return [Path(str(base / name)) for name in STYLES]
 
 
-class RunbookApp(App[int]):
+class RunbookApp(RunControl, App[int]):
     """One operator session: any number of runs (deploy, monitor, rollback) against one target."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
@@ -91,21 +79,8 @@ class RunbookApp(App[int]):
         self.static = static
         self.exit_code = exitcodes.OK
         self.journals: list[Path] = []
-        self.abort = AbortRequest()
-        self.bridge = EventBridge(self.post_message, self.abort)
-        self.prompter = TuiPrompter(
-            self.call_from_thread, self.open_question, self.open_text, self.abort
-        )
-        self.walk_thread: threading.Thread | None = None
-        self.walk_result: RunDone | None = None
-        self._quit_after_run = False
-        self._abort_requested = False
-        self.run_kind: str | None = None
         self.owned_rehearsal: Any = None  # one Home's Rehearse started: stopped on exit
-        self._signals: dict[int, Any] = {}
-        self._watchdog = False
-        self.gone = threading.Event()  # app.run() returned: the watchdog stands down
-        self.after_run: Callable[[RunDone], None] | None = None
+        self._init_runs()
 
     # -- what the screens read ---------------------------------------------------------
 
@@ -119,10 +94,6 @@ class RunbookApp(App[int]):
     @property
     def banner_class(self) -> str:
         return "-rehearsal" if self.rehearsal is not None else ""
-
-    @property
-    def running(self) -> bool:
-        return self.walk_thread is not None and self.walk_thread.is_alive()
 
     # -- start up ----------------------------------------------------------------------
 
@@ -149,26 +120,6 @@ class RunbookApp(App[int]):
             if self.config is not None:
                 self.load_target_facts()
 
-    def _install_signal_handlers(self) -> None:
-        """SIGTERM/SIGHUP (a lost SSH session) abort the run with its cleanup, then quit."""
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                previous = signal.getsignal(sig)
-                loop.add_signal_handler(sig, self._on_signal, sig.name)
-                self._signals[sig] = previous
-
-    def _remove_signal_handlers(self) -> None:
-        # asyncio would leave SIG_DFL behind; whoever handled them before gets them back
-        # (a rehearsal's guard that stops the sandbox, a test runner's cleanup).
-        with contextlib.suppress(RuntimeError):
-            loop = asyncio.get_running_loop()
-            for sig, previous in self._signals.items():
-                with contextlib.suppress(ValueError, TypeError, RuntimeError):
-                    loop.remove_signal_handler(sig)
-                    signal.signal(sig, previous)
-        self._signals.clear()
-
     def on_unmount(self) -> None:
         self._remove_signal_handlers()
         # Leaving for any reason (quit, crash): a walk waiting for an answer must not wait
@@ -176,39 +127,6 @@ class RunbookApp(App[int]):
         if self.running:
             self.abort.request()
             self.prompter.wake()
-
-    def _on_signal(self, name: str) -> None:
-        if name == "SIGHUP":
-            _detach_from_dead_terminal()
-        else:
-            self.notify(f"{name}: aborting the run and cleaning up before quitting")
-        self._start_watchdog()
-        self.abort_run(then_quit=True)
-
-    def _start_watchdog(self) -> None:
-        """After a signal, make sure the process ends even if the UI cannot.
-
-        A UI library can wedge on a terminal that went away (seen with Textual: its output
-        thread dies on EIO and the next write blocks forever). The walk's cleanup does not
-        depend on the UI; once it is done and the app has had its chance to quit, this
-        thread stops the rehearsal's sandbox and ends the process with the run's code.
-        """
-
-        def watch() -> None:
-            if (thread := self.walk_thread) is not None:
-                thread.join(timeout=600)
-            if self.gone.wait(WATCHDOG_GRACE_S):
-                return
-            for rehearsal in (self.owned_rehearsal, self.rehearsal):
-                if rehearsal is not None and hasattr(rehearsal, "stop"):
-                    with contextlib.suppress(Exception):
-                        rehearsal.stop()
-            result = self.walk_result
-            os._exit(result.exit_code if result is not None else exitcodes.FAILED)
-
-        if not self._watchdog:
-            self._watchdog = True
-            threading.Thread(target=watch, name="runbook-watchdog", daemon=True).start()
 
     @work(thread=True, exit_on_error=False, group="facts")
     def load_target_facts(self) -> None:
@@ -253,107 +171,7 @@ class RunbookApp(App[int]):
             )
         yield from super().get_system_commands(screen)
 
-    # -- runs --------------------------------------------------------------------------
-
-    def start_walk(
-        self,
-        kind: str,
-        start: str,
-        options: Options,
-        *,
-        extra: dict[str, Any] | None = None,
-        after: Callable[[RunDone], None] | None = None,
-        only: set[str] | None = None,
-        until: str | None = None,
-    ) -> bool:
-        """Walk the flow from ``start`` off the UI thread; False if a run is already going.
-        ``only`` and ``until`` as in :func:`runbook.runs.walk`."""
-        walk = partial(self._walk, kind, start, options, extra or {}, only, until)
-        return self._start(kind, walk, after)
-
-    def start_task(
-        self,
-        kind: str,
-        body: Callable[[Callable[[Any], None]], tuple[str, int]],
-        *,
-        after: Callable[[RunDone], None] | None = None,
-    ) -> bool:
-        """Run an engine function that is not a walk (the test suite alone, resume)."""
-        return self._start(kind, partial(self._run_task, kind, body), after)
-
-    def _start(self, kind: str, target: Callable[[], RunDone], after: Any) -> bool:
-        if self.running:
-            self.notify("A run is in progress: wait for it to end.", severity="warning")
-            return False
-        if self.config is None:
-            self.notify(self.config_error or "no config", severity="error")
-            return False
-        self.abort.reset()
-        self.prompter.reset()
-        self.run_kind = kind
-        self.after_run = after
-        self.model.begin(kind)
-        self.walk_result = None
-        # A plain daemon thread, not a Textual thread worker: those run on asyncio's
-        # default executor, which the loop joins at exit, so an app that crashed while
-        # the walk waits for an answer would hang instead of aborting the walk.
-        # run_tui joins this thread after the app is gone (see _finish_walk).
-        self.walk_thread = threading.Thread(
-            target=self._guarded, args=(kind, target), name=f"runbook-{kind}", daemon=True
-        )
-        self.walk_thread.start()
-        return True
-
-    def _sink(self) -> Callable[[Any], None]:
-        sink = self.bridge.sink
-        if self.rehearsal is not None and hasattr(self.rehearsal, "wrap_sink"):
-            sink = self.rehearsal.wrap_sink(sink)
-        return sink
-
-    def _guarded(self, kind: str, target: Callable[[], RunDone]) -> None:
-        from runbook.db import DatabaseError
-
-        try:
-            message = target()
-        except (ConfigError, journal.JournalError) as exc:
-            message = RunDone(kind, "error", exitcodes.CONFIG_ERROR, None, str(exc))
-        except DatabaseError as exc:
-            message = RunDone(kind, "error", exitcodes.FAILED, None, str(exc))
-        except BaseException as exc:  # the walker cleaned up; the operator must see why
-            state = getattr(self.prompter.ctx, "state", None) or {}
-            code = exitcodes.NEEDS_PERSON if state.get("needs_person") else exitcodes.FAILED
-            message = RunDone(kind, "error", code, None, f"{type(exc).__name__}: {exc}")
-        finally:
-            self.prompter.ctx = None
-        if message.journal is None and self.journals and kind != "resume":
-            message.journal = self.journals[-1]
-        self.walk_result = message  # read by run_tui when the app is already gone
-        self.post_message(message)
-
-    def _walk(
-        self,
-        kind: str,
-        start: str,
-        options: Options,
-        extra: dict[str, Any],
-        only: set[str] | None,
-        until: str | None,
-    ) -> RunDone:
-        assert self.config is not None
-        ctx = runs.new_context(self.config, options, self.prompter, self._sink(), kind)
-        self.prompter.ctx = ctx
-        self.post_message(RunStarted(kind, ctx.journal.path))
-        outcome = runs.walk(ctx, start, only=only, extra=extra, until=until)
-        code = outcome.exit_code
-        if kind == "rollback" and outcome.outcome == "rolled_back":
-            code = exitcodes.OK  # what this command was asked to do
-        return RunDone(kind, outcome.outcome, code, ctx.journal.path)
-
-    def _run_task(
-        self, kind: str, body: Callable[[Callable[[Any], None]], tuple[str, int]]
-    ) -> RunDone:
-        outcome, code = body(self._sink())
-        return RunDone(kind, outcome, code, None)
+    # -- the session's target and its runs, as the UI thread sees them ------------------
 
     def enter_rehearsal(self, rehearsal: Any) -> None:
         """Home's Rehearse: from now on this session runs against the sandbox."""
@@ -414,21 +232,6 @@ class RunbookApp(App[int]):
         if self.after_run is not None:
             after, self.after_run = self.after_run, None
             after(message)
-
-    def abort_run(self, then_quit: bool = False) -> None:
-        """Ask the running walk to stop: it journals "aborted" and cleans up first."""
-        self._quit_after_run = self._quit_after_run or then_quit
-        if not self.running:
-            if then_quit:
-                self.exit(self.exit_code)
-            return
-        self._abort_requested = True
-        self.abort.request()
-        self.prompter.wake()
-        stop = (getattr(self.prompter.ctx, "state", None) or {}).get("monitor_stop")
-        if stop is not None:
-            stop.set()
-        self.notify("Aborting: the runbook undoes what this run created, then stops.")
 
     # -- the prompter's UI side (UI thread) ------------------------------------------------
 
@@ -539,110 +342,3 @@ class RunbookApp(App[int]):
             ),
             answer,
         )
-
-
-def _detach_from_dead_terminal() -> None:
-    """The terminal hung up (a lost SSH session): point stdin/stdout/stderr at /dev/null.
-
-    Writing to a hung-up terminal fails with EIO, which kills Textual's output thread; its
-    queue then fills and the next write blocks the app forever, before it could quit and
-    before a rehearsal could stop its sandbox. Nobody can see the screen any more anyway.
-    """
-    with contextlib.suppress(OSError):
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
-
-
-def _load_config(config_path: Path | None) -> tuple[Config | None, str | None]:
-    from runbook import config as config_mod
-
-    try:
-        return config_mod.load(config_path), None
-    except ConfigError as exc:
-        return None, str(exc)
-
-
-def run_tui(
-    config_path: Path | None,
-    *,
-    dry_run: bool = False,
-    rehearsal: object | None = None,
-    start: str = "home",
-    rollback: bool = False,
-) -> int:
-    """Run the app; returns the exit code of what the operator ran (0 when nothing ran).
-
-    ``rollback=True`` opens the rollback screen first (``runbook rollback`` without
-    ``--yes``). With ``rehearsal`` (a ``runbook.rehearsal.Rehearsal``), the config is
-    the sandbox's, the banner says so, and the debrief closes the session.
-    """
-    if rehearsal is not None and getattr(rehearsal, "config_path", None):
-        config_path = Path(rehearsal.config_path)
-    cfg, error = _load_config(config_path)
-    if cfg is None:
-        print(f"runbook: {error}", file=sys.stderr)
-        return exitcodes.CONFIG_ERROR
-    app = RunbookApp(
-        cfg,
-        dry_run=dry_run,
-        rehearsal=rehearsal,
-        start="rollback" if rollback else start,
-    )
-    # asyncio puts SIG_DFL back when the app's loop closes; a rehearsal's own SIGTERM
-    # guard (which stops the sandbox) must be there again afterwards.
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    # The walk's thread can be busy for long stretches (the monitor reading 10 000 log
-    # lines a second); hand the interpreter to the UI thread more often than every 5 ms.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)
-    try:
-        code = app.run()
-    finally:
-        sys.setswitchinterval(switch)
-        app.gone.set()
-        for sig, handler in previous.items():
-            with contextlib.suppress(ValueError, TypeError):
-                signal.signal(sig, handler)
-        _finish_walk(app)
-        if app.owned_rehearsal is not None:
-            _close_rehearsal(app.owned_rehearsal, app.journals)
-        elif rehearsal is not None:
-            _print_debrief(rehearsal, app.journals)
-    return app.exit_code if code is None else int(code)
-
-
-def _print_debrief(rehearsal: Any, journals: list[Path]) -> None:
-    """The debrief stays on the terminal after the app is gone."""
-    if not journals or not hasattr(rehearsal, "debrief"):
-        return
-    with contextlib.suppress(Exception):
-        for line in rehearsal.debrief(journals).lines():
-            print(line)
-
-
-def _close_rehearsal(rehearsal: Any, journals: list[Path]) -> None:
-    _print_debrief(rehearsal, journals)
-    print("runbook: stopping the rehearsal sandbox…", file=sys.stderr)
-    rehearsal.stop()
-
-
-def _finish_walk(app: RunbookApp) -> None:
-    """The app is gone (quit, crash): a walk still running is aborted and allowed to clean up."""
-    thread = app.walk_thread
-    if thread is None or not thread.is_alive():
-        return
-    print("runbook: the app ended during a run; cleaning up before exiting…", file=sys.stderr)
-    app.abort.request()
-    app.prompter.wake()
-    stop = (getattr(app.prompter.ctx, "state", None) or {}).get("monitor_stop")
-    if stop is not None:
-        stop.set()
-    thread.join(timeout=600)
-    if app.walk_result is not None:
-        app.exit_code = app.walk_result.exit_code
-        print(f"runbook: the run ended: {app.walk_result.outcome}", file=sys.stderr)
-    else:
-        app.exit_code = exitcodes.NEEDS_PERSON
-        print("runbook: the run did not finish its cleanup; check the target", file=sys.stderr)
