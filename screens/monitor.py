@@ -169,7 +169,9 @@ class MonitorScreen(Screen[None]):
         yield Static(id="mon-hits")
         with Vertical(id="issue-bar"):
             # composed once and shown on i: no screen to push while the logs pour in
-            yield Static(Text("Raise an issue by hand", style="bold"), id="issue-title")
+            title = Text("Raise an issue by hand", style="bold")
+            title.append("   Enter: then pick the severity · Esc: cancel", style="dim")
+            yield Static(title, id="issue-title")
             yield Input(
                 placeholder="what you saw (a user called, a page is wrong…)", id="issue-text"
             )

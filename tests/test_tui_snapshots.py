@@ -618,3 +618,82 @@ def test_drill_picker(snap_compare: Any, size: tuple[int, int]) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(RunModel()), run_before=run_before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_session_log_resume(snap_compare: Any, size: tuple[int, int]) -> None:
+    from runbook.screens.session_log import SessionLogScreen
+
+    rec = Recorder()
+    rec("output", None, text="unfinished deploy 20251001_020000-1a2b3c4d: stopped in migrate")
+    rec("output", None, text="dropping 2 table(s) the run created", level="warning")
+    rec("output", None, text="schema is as before the run; application is up")
+    model = rec.model()
+
+    async def run_before(pilot: Any) -> None:
+        pilot.app.push_screen(SessionLogScreen("Resume the unfinished run"))
+        await pilot.pause()
+
+    assert snap_compare(make_app(model), run_before=run_before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_confirm_quit_during_a_run(snap_compare: Any, size: tuple[int, int]) -> None:
+    from runbook.screens.decision import ConfirmModal
+
+    rec = Recorder()
+    deploy_until(rec, stop="migrate")
+    model = rec.model()
+
+    async def run_before(pilot: Any) -> None:
+        pilot.app.push_screen(
+            ConfirmModal(
+                "A run is in progress",
+                "Quitting now aborts it: the runbook drops what this run created and "
+                "brings the application back up, then quits. Or keep it running.",
+                confirm="Abort the run and quit",
+                cancel="Keep running",
+            )
+        )
+        await pilot.pause()
+
+    assert snap_compare(make_app(model, start="run"), run_before=run_before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_text_modal_post_rollback_note(snap_compare: Any, size: tuple[int, int]) -> None:
+    from runbook.screens.decision import TextModal
+
+    from runbook.prompter import Option, Question
+
+    question = Question(
+        "rollback_note",
+        "What happened (one line for the record)?",
+        (Option("none", "no note"),),
+        safe="(no note)",
+    )
+
+    async def run_before(pilot: Any) -> None:
+        pilot.app.push_screen(TextModal(question))
+        await pilot.pause()
+        await pilot.press(*"verification found orphans")
+
+    assert snap_compare(make_app(RunModel()), run_before=run_before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_raising_an_issue(snap_compare: Any, size: tuple[int, int]) -> None:
+    rec = Recorder()
+    deploy_until(rec)
+    monitor_events(rec)
+
+    async def run_before(pilot: Any) -> None:
+        # a static app has no monitoring session to raise it in: the form, as i shows it
+        screen = pilot.app.screen
+        screen.query_one("#issue-bar").visible = True
+        screen.query_one("#issue-text").focus()
+        await pilot.pause()
+        await pilot.press(*"bookings page blank")
+
+    app = make_app(rec.model("monitor"), start="monitor")
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
