@@ -475,6 +475,12 @@ def test_command_prints_the_nine_results_and_exits_0(
     for name in flow.NODES["test_suite"].checklist:
         assert name in out
     assert "ALL 9 TESTS PASS ✓" in out
+    # journaled like any run: who ran the suite, when, and what it found
+    jdir = config_mod.load(clean_sandbox.config_path).journal_dir
+    events = journal.read(max(jdir.glob("*_test_*.jsonl"), key=lambda p: p.stat().st_mtime))
+    assert events[0]["start"] == "test_suite" and events[0]["operator"]
+    assert sum(e["event"] == "test_end" and e["ok"] for e in events) == 9
+    assert events[-1]["event"] == "run_end" and events[-1]["outcome"] == "success"
     assert run_cli(["test-migrations", "--config", config, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is True and doc["dropped"] is True

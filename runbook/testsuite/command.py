@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from runbook import exitcodes
-from runbook.db import DatabaseError, Target
+from runbook import exitcodes, journal
+from runbook.config import Config
+from runbook.db import DatabaseError
 from runbook.testsuite.report import TEST_COUNT, SuiteReport
-from runbook.testsuite.suite import run_suite
+from runbook.testsuite.suite import Emit
+from runbook.validator import ValidationResult
 
 
 def _mark(ok: bool) -> str:
@@ -52,15 +54,38 @@ def cmd_test_migrations(args: argparse.Namespace) -> int:
             console.print(f"  [{style}]{escape(data['text'])}[/]")
 
     try:
-        report = run_suite(Target(cfg.database), validation, emit)
+        report = _walk(cfg, validation, emit)
     except DatabaseError as exc:
         err.print(f"[red]runbook: {escape(str(exc))}[/]")
+        return exitcodes.FAILED
+    except journal.JournalError as exc:
+        err.print(f"[red]runbook: {escape(str(exc))}[/]")
+        return exitcodes.CONFIG_ERROR
+    if report is None:  # interrupted: the walk journaled it and dropped the scratch copy
+        err.print("[red]runbook: the test suite was interrupted[/]")
         return exitcodes.FAILED
     if as_json:
         print(json.dumps(report.as_json(), indent=2, default=str))
     else:
         _render(console, report)
     return exitcodes.OK if report.ok else exitcodes.FAILED
+
+
+def _walk(cfg: Config, validation: ValidationResult, emit: Emit) -> SuiteReport | None:
+    """The flow's own test-suite step and its decision, journaled like any run; the walk
+    ends where the deployment would begin. No notification: nothing was deployed."""
+    from runbook import runs
+    from runbook.engine import Event, Options
+    from runbook.prompter import SafeDefaultPrompter
+
+    def sink(event: Event) -> None:
+        emit(event.kind, event.data)
+
+    # the decision after the suite is automatic: no one is asked anything
+    ctx = runs.new_context(cfg, Options(), SafeDefaultPrompter(), sink, "test")
+    ctx.state["validation"] = validation  # --sql-dir may name another set than the config
+    runs.walk(ctx, "test_suite", only={"test_suite"}, until="preflight")
+    return ctx.state.get("test_suite")
 
 
 def _render(console: Any, report: SuiteReport) -> None:
