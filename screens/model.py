@@ -300,6 +300,7 @@ class RunModel:
         self.would: list[dict[str, Any]] = []
         self.rollback: dict[str, Any] | None = None
         self.monitor = Monitor()
+        self.review_s: float | None = None  # how long the operator read the documents
         # output that belongs to no step: a resume, a rehearsal starting up
         self.notes = StepState("session", "Session", "", 0.0, [])
         self.events = 0
@@ -346,6 +347,7 @@ class RunModel:
         for item in ticked:
             step.say("info", f"✓ {item}")
         step.elapsed_s = seconds if seconds is not None else (step.elapsed_s or 0.0)
+        self.review_s = seconds
 
     def apply(
         self,
@@ -433,6 +435,8 @@ class RunModel:
         if step is None:
             return ""
         step.elapsed_s = d.get("elapsed_s")
+        if step.id == "docs" and self.review_s is not None:
+            step.elapsed_s = self.review_s  # the person's reading, not the step's journaling
         step.summary = d.get("summary", "")
         step.evidence = list(d.get("evidence") or [])
         if d.get("skipped"):

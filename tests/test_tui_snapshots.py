@@ -23,6 +23,7 @@ import pytest
 from runbook.screens.app import RunbookApp
 from runbook.screens.model import RunModel
 
+from runbook import flow
 from runbook.backup import BackupInfo
 from runbook.config import AppConfig, Config, DatabaseConfig
 from runbook.journal import Unfinished
@@ -48,6 +49,7 @@ CFG = Config(
     backup_dir=BACKUP_DIR,
 )
 VALIDATION = validate()
+TESTS = flow.NODES["test_suite"].checklist  # type: ignore[union-attr]
 
 
 @pytest.fixture(autouse=True)
@@ -103,15 +105,42 @@ def deploy_until(rec: Recorder, stop: str | None = None, fail_verify: bool = Fal
         "Readiness summary read",
         "Change window agreed and announced to support",
     ]
-    rec("docs_review", None, items=items, total=len(items), seconds=312.4)
     rec(
         "run_start",
         None,
-        dt=0.2,
-        start="preflight",
+        start="docs",
         target=CFG.database.where,
         dry_run=False,
         options={"dry_run": False, "no_maintenance": False, "skip_backup": False},
+    )
+    rec("step_start", "docs", title="Review documentation", estimate_s=900)
+    rec("docs_review", "docs", items=items, total=len(items), seconds=312.4)
+    rec(
+        "step_end",
+        "docs",
+        title="",
+        elapsed_s=0.001,
+        **ok(f"all {len(items)} items ticked by alice in 5:12"),
+    )
+    rec("step_start", "test_suite", title="Run automated test suite", estimate_s=450)
+    for name in TESTS:
+        rec("test_start", "test_suite", dt=0.001, name=name)
+        rec("test_end", "test_suite", dt=0.08, name=name, ok=True, evidence=[], elapsed_s=0.08)
+    rec(
+        "step_end",
+        "test_suite",
+        title="",
+        elapsed_s=0.73,
+        **ok("all 9 tests passed on runbook_scratch_5f0c2a91d4e7 (dropped)"),
+    )
+    rec(
+        "decision",
+        "tests_failed",
+        question="tests_failed",
+        text="Tests failed?",
+        answer="proceed",
+        safe="stop",
+        automatic=True,
     )
     rec("step_start", "preflight", title="Pre-deployment checks", estimate_s=5)
     for name, detail in (
