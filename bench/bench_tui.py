@@ -23,16 +23,17 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# the tests' tmux driver, so the bench drives the app exactly as the end-to-end tests do
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from harness import median, table
+from tmux import Pane
 
 RATE = 10_000  # lines per second
 FLOOR_APP = """
@@ -50,59 +51,21 @@ Floor().run()
 """
 
 
-class Tmux:
-    def __init__(self, argv: list[str], cwd: Path) -> None:
-        self.name = f"rb-bench-{uuid.uuid4().hex[:8]}"
-        env = ["env", "-u", "COLUMNS", "-u", "LINES"]
-        subprocess.run(
-            [
-                "tmux",
-                "new-session",
-                "-d",
-                "-s",
-                self.name,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "-c",
-                str(cwd),
-                *env,
-                *argv,
-            ],
-            check=True,
-        )
+class Tmux(Pane):
+    """A 120x40 tmux session for timing: how soon a text shows, polled every 2 ms."""
 
-    def screen(self) -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
-        ).stdout
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        super().__init__(argv, cwd, width=120, height=40, prefix="rb-bench-")
 
     def wait(self, text: str, timeout: float = 30, absent: str | None = None) -> float:
         """Seconds until ``text`` is on screen (and ``absent`` is not)."""
-        started = time.perf_counter()
-        while True:
-            screen = self.screen()
-            if text in screen and (absent is None or absent not in screen):
-                return time.perf_counter() - started
-            if time.perf_counter() - started > timeout:
-                raise TimeoutError(f"never saw {text!r}:\n{screen}")
-            time.sleep(0.002)
-
-    def key(self, key: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
-
-    def pane_pid(self) -> int:
-        out = subprocess.run(
-            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
-            capture_output=True,
-            text=True,
-            check=True,
+        _, seconds = self.poll(
+            lambda screen: text in screen and (absent is None or absent not in screen),
+            repr(text),
+            timeout,
+            0.002,
         )
-        return int(out.stdout.strip())
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        return seconds
 
 
 def first_paint(argv: list[str], marker: str, runs: int, cwd: Path) -> list[float]:

@@ -19,6 +19,9 @@ SIX = [
     "callback_escalations",
     "appointment_modification_stats",
 ]
+# The same names for set checks ("none of them left", "all of them there"), where the
+# order of SIX (the order the migrations create them) does not matter.
+SIX_SET: frozenset[str] = frozenset(SIX)
 
 
 def snapshot(cfg_path: Path) -> fingerprint.Fingerprint:
@@ -36,6 +39,7 @@ def app_answers_200(cfg_path: Path) -> bool:
 
 
 def tables(sandbox: Sandbox) -> set[str]:
+    """The tables of the sandbox's own database, as its app user sees them now."""
     with sandbox.connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW TABLES")
         return {r[0] for r in cur.fetchall()}

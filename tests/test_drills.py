@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 import pytest
+from helpers import SIX_SET, snapshot, tables
 from rich.console import Console
 
 from runbook import config as config_mod
@@ -41,16 +42,6 @@ from runbook.rehearsal import Rehearsal, build_debrief, run_headless
 from runbook.sandbox import Sandbox
 from runbook.verify import verify
 
-SIX = {
-    "notification_configurations",
-    "policy_configurations",
-    "callback_requests",
-    "appointment_modifications",
-    "callback_escalations",
-    "appointment_modification_stats",
-}
-
-
 # -- helpers ----------------------------------------------------------------------------
 
 
@@ -69,21 +60,6 @@ def rehearse(clean_sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., R
     finally:
         for r in made:
             r.stop()
-
-
-def snapshot(sandbox: Sandbox) -> fingerprint.Fingerprint:
-    cfg = config_mod.load(sandbox.config_path)
-    s = Target(cfg.database).connect()
-    try:
-        return fingerprint.take(s, cfg.database.database, data=True)
-    finally:
-        s.close()
-
-
-def tables(sandbox: Sandbox) -> set[str]:
-    with sandbox.connect() as conn, conn.cursor() as cur:
-        cur.execute("SHOW TABLES")
-        return {r[0] for r in cur.fetchall()}
 
 
 def app_ok(sandbox: Sandbox) -> bool:
@@ -107,8 +83,8 @@ def walk(r: Rehearsal, prompter: ScriptedPrompter) -> list[RunOutcome]:
 
 
 def assert_as_before(sandbox: Sandbox, before: fingerprint.Fingerprint) -> None:
-    assert snapshot(sandbox).diff(before) == []
-    assert not (SIX & tables(sandbox))
+    assert snapshot(sandbox.config_path).diff(before) == []
+    assert not (SIX_SET & tables(sandbox))
     assert app_ok(sandbox)
 
 
@@ -118,7 +94,7 @@ def assert_as_before(sandbox: Sandbox, before: fingerprint.Fingerprint) -> None:
 def test_migration_failure_rolls_back_on_its_own(
     rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
 ) -> None:
-    before = snapshot(clean_sandbox)
+    before = snapshot(clean_sandbox.config_path)
     r = rehearse("migration-failure")
     # a dry-run first: it rehearses the plan, and the fault waits for the real run
     dry = runs.new_context(
@@ -126,7 +102,7 @@ def test_migration_failure_rolls_back_on_its_own(
     )
     assert runs.walk(dry, "preflight").exit_code == 0
     assert r.drill is not None and not r.drill.fired
-    assert snapshot(clean_sandbox).diff(before) == []
+    assert snapshot(clean_sandbox.config_path).diff(before) == []
     prompter = ScriptedPrompter(otherwise="refuse")  # nothing may be asked: it is automatic
     [outcome] = walk(r, prompter)
     assert (outcome.outcome, outcome.exit_code) == ("failed", 1)
@@ -157,7 +133,7 @@ def test_migration_failure_rolls_back_on_its_own(
 def test_verification_failure_right_answer_rolls_back(
     rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
 ) -> None:
-    before = snapshot(clean_sandbox)
+    before = snapshot(clean_sandbox.config_path)
     r = rehearse("verification-failure")
     prompter = ScriptedPrompter({"verification_failed": "rollback"}, otherwise="refuse")
     [outcome] = walk(r, prompter)
@@ -228,7 +204,7 @@ def app_log_errors(sandbox: Sandbox) -> int:
 def test_app_errors_flood_is_major_and_rolls_back(
     monitor_available: None, rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
 ) -> None:
-    before = snapshot(clean_sandbox)
+    before = snapshot(clean_sandbox.config_path)
     r = rehearse("app-errors", minutes=0.1)
     prompter = ScriptedPrompter(
         {"issues_detected": "rollback", "rollback_choice": "migrations", "rollback_a": "drop"},
@@ -270,13 +246,13 @@ def test_app_errors_few_are_minor_and_monitoring_continues(
     assert [row.right for row in debrief.decisions if row.question == "issues_detected"] == [True]
     assert debrief.outcome.right is True
     r.stop()
-    assert tables(clean_sandbox) >= SIX and app_ok(clean_sandbox)
+    assert tables(clean_sandbox) >= SIX_SET and app_ok(clean_sandbox)
 
 
 def test_lock_held_stops_with_exit_3_naming_the_holder(
     rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
 ) -> None:
-    before = snapshot(clean_sandbox)
+    before = snapshot(clean_sandbox.config_path)
     r = rehearse("lock-held")
     [outcome] = walk(r, ScriptedPrompter(otherwise="refuse"))
     assert (outcome.outcome, outcome.exit_code) == ("stopped", 3)
@@ -295,7 +271,7 @@ def test_lock_held_stops_with_exit_3_naming_the_holder(
 def test_long_transaction_stops_preflight_with_nothing_touched(
     rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
 ) -> None:
-    before = snapshot(clean_sandbox)
+    before = snapshot(clean_sandbox.config_path)
     r = rehearse("long-transaction")
     [outcome] = walk(r, ScriptedPrompter(otherwise="refuse"))
     assert (outcome.outcome, outcome.exit_code) == ("stopped", 1)
@@ -314,7 +290,7 @@ def test_long_transaction_stops_preflight_with_nothing_touched(
 def test_backup_failure_stops_before_anything_is_touched(
     rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
 ) -> None:
-    before = snapshot(clean_sandbox)
+    before = snapshot(clean_sandbox.config_path)
     r = rehearse("backup-failure")
     [outcome] = walk(r, ScriptedPrompter(otherwise="refuse"))
     assert (outcome.outcome, outcome.exit_code) == ("stopped", 1)
@@ -434,7 +410,7 @@ def test_run_headless_clean_rehearsal_deploys(clean_sandbox: Sandbox) -> None:
     assert code == 0, text
     assert f"REHEARSAL — sandbox {clean_sandbox.dir} — no drill" in text
     assert "DEBRIEF: Clean run" in text and "score: 1/1" in text
-    assert tables(clean_sandbox) >= SIX
+    assert tables(clean_sandbox) >= SIX_SET
     # someone else's sandbox (already up) stays up after the rehearsal
     assert clean_sandbox.status()["state"] == "up"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import SIX_SET, tables
 from runbook.screens.app import RunbookApp
 from runbook.screens.decision import context_lines
 from runbook.screens.model import RunModel
@@ -32,15 +33,6 @@ from runbook.rehearsal import Rehearsal
 from runbook.sandbox import Sandbox
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.php]
-
-SIX = {
-    "notification_configurations",
-    "policy_configurations",
-    "callback_requests",
-    "appointment_modifications",
-    "callback_escalations",
-    "appointment_modification_stats",
-}
 
 
 @pytest.fixture
@@ -58,12 +50,6 @@ def rehearse(clean_sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., R
     yield start
     for r in made:
         r.stop()
-
-
-def tables(sandbox: Sandbox) -> set[str]:
-    with sandbox.connect() as conn, conn.cursor() as cur:
-        cur.execute("SHOW TABLES")
-        return {r[0] for r in cur.fetchall()}
 
 
 def events_of(path: Path) -> list[dict[str, Any]]:
@@ -149,7 +135,7 @@ async def test_deploy_then_monitoring_to_the_checkpoint(
         await start_deploy(pilot)
         await finished(pilot)
         assert app.walk_result.outcome == "success" and app.exit_code == 0, why(app)
-        assert tables(clean_sandbox) >= SIX
+        assert tables(clean_sandbox) >= SIX_SET
         deploy_journal = app.journals[-1]
         # the walk's first step journals the review the screen collected, with who and when
         events = events_of(deploy_journal)
@@ -203,7 +189,7 @@ async def test_verification_failed_rollback_is_the_safe_first_answer(
         await finished(pilot)
         assert app.walk_result.outcome == "failed" and app.exit_code == 1
         assert app.model.steps["auto_rollback"].status == "passed"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
     assert probe(config_mod.load(r.config_path).app.url).status == 200
     assert decisions(app.journals[-1])["verification_failed"]["answer"] == "rollback"
     assert r.debrief(app.journals).score.right == r.debrief(app.journals).score.total
@@ -221,7 +207,7 @@ async def test_verification_failed_keep_needs_a_person(
         await finished(pilot)
         assert app.walk_result.outcome == "needs_person" and app.exit_code == 4
         assert app.model.steps["keep_unverified"].status == "passed"
-    assert tables(clean_sandbox) >= SIX  # kept, as answered
+    assert tables(clean_sandbox) >= SIX_SET  # kept, as answered
     assert probe(config_mod.load(r.config_path).app.url).status == 200
 
 
@@ -245,7 +231,7 @@ async def test_migration_failure_rolls_back_by_itself(
         auto = app.model.last_decision("migration_failed")
         assert auto is not None and auto["answer"] == "yes" and auto.get("automatic")
     # only the drill's conflicting table is left; the run's own are gone
-    assert SIX & tables(clean_sandbox) == {"appointment_modifications"}
+    assert SIX_SET & tables(clean_sandbox) == {"appointment_modifications"}
 
 
 # -- issues while monitoring -------------------------------------------------------------
@@ -276,7 +262,7 @@ async def test_major_issue_rolls_back_with_option_a(
         assert app.walk_result.outcome == "rolled_back"
         assert app.model.steps["post_rollback"].status == "passed"
         assert app.model.rollback and app.model.rollback["note"] == "health check lost the db"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
     answered = decisions(app.journals[-1])
     assert answered["issues_detected"]["answer"] == "rollback"
     assert answered["rollback_choice"]["answer"] == "migrations"
@@ -334,7 +320,7 @@ async def test_rollback_screen_restores_the_picked_backup(
     r = rehearse()
     cfg = config_mod.load(r.config_path)
     outcome, _ctx = run_deploy(cfg, Options(yes=True), SafeDefaultPrompter(), lambda _e: None)
-    assert outcome.outcome == "success" and tables(clean_sandbox) >= SIX
+    assert outcome.outcome == "success" and tables(clean_sandbox) >= SIX_SET
     app = app_for(r, start="rollback")
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: on(app, "RollbackScreen") and app.screen.backups, "backups")
@@ -352,7 +338,7 @@ async def test_rollback_screen_restores_the_picked_backup(
         await finished(pilot)
         assert app.walk_result.outcome == "rolled_back" and app.exit_code == 0
         await until(pilot, lambda: on(app, "ReportScreen"), "the report")
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
     assert probe(cfg.app.url).status == 200
 
 
@@ -371,7 +357,7 @@ async def test_held_lock_stops_before_anything(
         failed = [s for s in app.model.steps.values() if s.status == "failed"]
         assert [s.id for s in failed] in (["preflight"], ["lock"])
         assert app.model.steps["backup"].status == "pending"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
 
 
 async def test_ctrl_c_twice_aborts_the_run_and_cleans_up(
@@ -391,7 +377,7 @@ async def test_ctrl_c_twice_aborts_the_run_and_cleans_up(
         assert app.model.run is not None and app.model.run.aborted
     kinds = [e["event"] for e in events_of(app.journals[-1])]
     assert "aborted" in kinds and kinds[-1] == "run_end"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
     assert probe(config_mod.load(r.config_path).app.url).status == 200
 
 
@@ -410,7 +396,7 @@ async def test_quitting_during_a_run_aborts_it_first(
     assert app.walk_thread is not None
     app.walk_thread.join(timeout=30)
     assert app.walk_result.outcome == "failed"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
 
 
 async def test_dry_run_shows_every_write_and_makes_none(
@@ -427,7 +413,7 @@ async def test_dry_run_shows_every_write_and_makes_none(
         assert "DRY-RUN" in str(app.screen.query_one("#banner").render())
         assert {w["action"] for w in app.model.would} >= {"backup", "artisan", "sql"}
         assert app.model.run is not None and app.model.run.kind == "dryrun"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
 
 
 async def test_resume_is_offered_first_and_returns_the_target_to_before(
@@ -448,7 +434,7 @@ async def test_resume_is_offered_first_and_returns_the_target_to_before(
         await finished(pilot)
         assert app.walk_result.kind == "resume"
     assert events_of(dead.path)[-1]["event"] == "run_end"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
 
 
 async def test_test_migrations_alone(
@@ -466,7 +452,7 @@ async def test_test_migrations_alone(
         events = events_of(app.journals[-1])
         assert events[0]["event"] == "run_start" and events[0]["start"] == "test_suite"
         assert events[-1]["event"] == "run_end" and events[-1]["outcome"] == "success"
-    assert not SIX & tables(clean_sandbox)
+    assert not SIX_SET & tables(clean_sandbox)
     with clean_sandbox.connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE 'runbook\\_scratch\\_%'")
         assert cur.fetchall() == ()

@@ -10,15 +10,14 @@ ends by proving no process of that sandbox is left.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from tmux import NeverShown, Pane
 
 pytestmark = [
     pytest.mark.mariadb,
@@ -29,83 +28,48 @@ pytestmark = [
 EXIT_MARK = "RUNBOOK-EXIT="
 
 
-class Terminal:
+class Terminal(Pane):
+    """``runbook rehearse`` in a pane that outlives it, read as a person reads the screen."""
+
+    # the debrief and the exit code are printed below what the app drew: read 200 lines
+    # of scrollback, wrapped lines joined
+    CAPTURE = ("-J", "-S", "-200")
+
     def __init__(self, command: str, cwd: Path) -> None:
-        self.name = f"rb-{uuid.uuid4().hex[:8]}"
         # the shell keeps the pane open after the app exits, to read the exit code
         # and the debrief printed on the terminal
         script = f'{command}; echo "{EXIT_MARK}$?"; sleep 600'
-        # COLUMNS/LINES from the test process (set under pytest) would override the
-        # terminal's real size
-        subprocess.run(
-            [
-                "tmux",
-                "new-session",
-                "-d",
-                "-s",
-                self.name,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "-c",
-                str(cwd),
-                "env",
-                "-u",
-                "COLUMNS",
-                "-u",
-                "LINES",
-                "sh",
-                "-c",
-                script,
-            ],
-            check=True,
-        )
-
-    def screen(self) -> str:
-        out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-J", "-S", "-200", "-t", self.name],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return out.stdout
+        super().__init__(["sh", "-c", script], cwd)
 
     def keys(self, *keys: str) -> None:
+        """Type ``keys`` in order, each given time to land, as a person would."""
         for key in keys:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            self.key(key)
             time.sleep(0.05)  # one key at a time, as typed
 
     def wait(self, *texts: str, timeout: float = 90.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if all(t in screen for t in texts):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"never saw {texts!r}; the screen:\n{screen}")
-            time.sleep(0.1)
+        """The screen once all of ``texts`` are on it; a failed assertion showing it if not."""
+        try:
+            screen, _ = self.poll(
+                lambda screen: all(t in screen for t in texts), repr(texts), timeout, 0.1
+            )
+        except NeverShown as never:
+            raise AssertionError(f"never saw {texts!r}; the screen:\n{never.screen}") from None
+        return screen
 
     def exit_code(self, timeout: float = 120.0) -> int:
+        """The app's exit status, as the shell holding the pane printed it."""
         screen = self.wait(EXIT_MARK, timeout=timeout)
         return int(screen.split(EXIT_MARK, 1)[1].split()[0])
 
     def app_pid(self) -> int:
-        pane = subprocess.run(
-            ["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        children = psutil.Process(int(pane)).children()
+        """The app itself: the one child of the shell in the pane (for signals)."""
+        children = psutil.Process(self.pane_pid()).children()
         return children[0].pid
 
     def hang_up(self) -> None:
         """The terminal goes away, as when an SSH session drops: SIGHUP to the app."""
         self.close()
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)
 
 
 @pytest.fixture
