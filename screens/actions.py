@@ -1,7 +1,7 @@
 """What each choice on the home screen starts: the screens before a run, then the run itself.
 
-Every run is the engine's: a walk of the flow (deploy, monitor, rollback) or the
-engine function a headless command calls (the test suite, resume).
+Every run is the engine's: a walk of the flow (deploy, the test suite alone, monitor,
+rollback) or the engine function a headless command calls (resume).
 """
 
 from __future__ import annotations

@@ -33,7 +33,10 @@ class KeysFooter(Footer):
         )
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        if not (self.is_attached and screen is self.screen):
+        if not (self.is_attached and screen is self.screen and screen.app.app_focus):
+            # Textual's own rules (e.g. no rebuild while the terminal has no focus);
+            # nothing is recorded as shown, so the next change is compared afresh
+            super().bindings_changed(screen)
             return
         wanted = self._wanted(screen)
         if wanted == self._shown:
