@@ -1,13 +1,13 @@
 """The guided runbook driven key by key (App.run_test) against the real sandbox.
 
 Every branch of the seed is taken through the screens: the happy path to the
-30-minute checkpoint, a failed verification (roll back, and keep), a failed
-migration (automatic rollback), issues while monitoring (major: rollback with
-Option A; minor: continue), the rollback screen opened directly (Option B), a held
-lock, an abort and a quit in the middle of a run, dry-run, resume and the test
-suite alone. Faults are the drills' real ones (runbook.drills), put into the
-sandbox at the moment they force the branch. Each test ends by checking the
-target itself, not only what the screen says.
+30-minute checkpoint, failed tests (stop), a failed verification (roll back, and
+keep), a failed migration (automatic rollback), issues while monitoring (major:
+rollback with Option A; minor: continue), the rollback screen opened directly
+(Option B), a held lock, an abort and a quit in the middle of a run, dry-run, resume
+and the test suite alone. Faults are the drills' real ones (runbook.drills), or a
+real change to the sandbox, made at the moment they force the branch. Each test ends
+by checking the target itself, not only what the screen says.
 """
 
 from __future__ import annotations
@@ -343,6 +343,31 @@ async def test_rollback_screen_restores_the_picked_backup(
 
 
 # -- refusals and ways out -------------------------------------------------------------
+
+
+async def test_failed_tests_stop_the_deployment_before_it_touches_anything(
+    rehearse: Callable[..., Rehearsal], clean_sandbox: Sandbox
+) -> None:
+    """The seed's "Tests failed? YES: STOP DEPLOYMENT". A parent key whose collation no
+    longer matches breaks the migrations on the scratch copy; the target is never touched."""
+    with clean_sandbox.connect() as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign")
+        cur.execute("ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL")
+    r = rehearse()
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_deploy(pilot)
+        await finished(pilot)
+        assert app.walk_result.outcome == "stopped" and app.exit_code == 1, why(app)
+        steps = app.model.steps
+        assert steps["test_suite"].status == "failed"
+        assert any("callback_requests_staff_id_foreign" in e for e in steps["test_suite"].evidence)
+        assert steps["preflight"].status == "pending" and steps["backup"].status == "pending"
+        stop = app.model.last_decision("tests_failed")
+        assert stop is not None and stop["answer"] == "stop"
+    assert decisions(app.journals[-1])["tests_failed"]["answer"] == "stop"
+    assert not SIX_SET & tables(clean_sandbox)
+    assert list(config_mod.load(r.config_path).backup_dir.iterdir()) == []
 
 
 async def test_held_lock_stops_before_anything(
