@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SIX, app_answers_200, snapshot
+from helpers import SIX, app_answers_200, snapshot, tables
 
 from runbook import config as config_mod
 from runbook import journal, restore, rollback
@@ -34,10 +34,6 @@ def sql(sandbox: Sandbox, *statements: str, admin: bool = False) -> list[tuple[A
             cur.execute(statement)
             rows = list(cur.fetchall())
     return rows
-
-
-def tables(sandbox: Sandbox) -> set[str]:
-    return {r[0] for r in sql(sandbox, "SHOW TABLES")}
 
 
 def scratch_schemas(sandbox: Sandbox) -> list[str]:
