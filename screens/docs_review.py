@@ -7,6 +7,7 @@ import time
 
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.footer import KeysFooter
+from runbook.screens.widgets.marks import TickList
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,7 +15,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Header,
     MarkdownViewer,
-    SelectionList,
     Static,
     TabbedContent,
     TabPane,
@@ -53,16 +53,16 @@ class DocsReviewScreen(Screen[list[str] | None]):
                 yield Static(
                     "Tick each item before going on (space ticks, c continues)", id="ticks-title"
                 )
-                yield SelectionList[str](*[(item, item) for item in self.items], id="tick-list")
+                yield TickList(*[(item, item) for item in self.items], id="tick-list")
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Documentation review"
-        self.query_one("#tick-list", SelectionList).focus()
+        self.query_one("#tick-list", TickList).focus()
         self._count()
 
     def _count(self) -> None:
-        ticked = len(self.query_one("#tick-list", SelectionList).selected)
+        ticked = len(self.query_one("#tick-list", TickList).selected)
         title = self.query_one("#ticks-title", Static)
         left = len(self.items) - ticked
         title.update(
@@ -78,7 +78,7 @@ class DocsReviewScreen(Screen[list[str] | None]):
         self.query_one("#docs-tabs", TabbedContent).active = tab_id
 
     def action_go_on(self) -> None:
-        selected = self.query_one("#tick-list", SelectionList).selected
+        selected = self.query_one("#tick-list", TickList).selected
         missing = [i for i in self.items if i not in selected]
         if missing:
             self.notify(f"Not ticked yet: {missing[0]}", severity="warning")

@@ -265,6 +265,7 @@ class MonitorScreen(Screen[None]):
     def model_changed(self, changed: set[str]) -> None:
         if "monitor" in changed or "flow" in changed or "step" in changed:
             self._sample_seen_at = time.monotonic()
+            self._close_issue_if_over()
             if uncovered(self):
                 self._paint()
             else:
@@ -276,7 +277,23 @@ class MonitorScreen(Screen[None]):
             self._paint()
 
     def run_finished(self, message: RunDone) -> None:
+        self._close_issue_if_over()
         self._paint()
+
+    def _close_issue_if_over(self) -> None:
+        """The window ended while an issue was being typed: say so, with the text, rather
+        than leave a form open that can no longer record anything."""
+        if not self._typing() or self._session() is not None:
+            return
+        text = self.query_one("#issue-text", Input).value.strip()
+        self.action_close_issue()
+        said = f": “{text}”" if text else ""
+        self.notify(
+            f"The window ended before the issue was raised; it was not recorded{said}. "
+            "Report it at the checkpoint's question on user reports.",
+            severity="warning",
+            timeout=20,
+        )
 
     def _session(self) -> object | None:
         state = getattr(self.rb.prompter.ctx, "state", None) or {}
@@ -317,10 +334,7 @@ class MonitorScreen(Screen[None]):
             return
         session = self._session()
         if session is None:
-            self.notify(
-                "The monitoring window is over: the issue was not recorded", severity="error"
-            )
-            self.action_close_issue()
+            self._close_issue_if_over()
             return
         severity = str(event.option.id)
         # counted in the verdict now; journaled and drawn with the next sample

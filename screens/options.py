@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.footer import KeysFooter
+from runbook.screens.widgets.marks import Choice
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Header, Input, RadioButton, RadioSet, Static
+from textual.widgets import Header, Input, RadioSet, Static
 
 from runbook.engine import Options
 
@@ -53,7 +54,7 @@ class DeployOptionsScreen(Screen[Options | None]):
             yield Static("How should the deployment run?", classes="title")
             with RadioSet(id="choice"):
                 for i, (_key, label, _what) in enumerate(CHOICES):
-                    yield RadioButton(label, value=i == 0)
+                    yield Choice(label, value=i == 0)
             yield Static(id="what")
             yield Static(
                 f"⚠ WARNING: type {CONFIRM_WORD} to confirm that this deployment runs "

@@ -256,6 +256,54 @@ async def test_the_footer_hides_letter_keys_while_typing_without_rebuilding() ->
         assert ("x", True, True) in _keys(app) and ("y", True, True) in _keys(app)
 
 
+async def test_ticks_and_choices_read_the_same_without_colour() -> None:
+    """Textual draws ticked and unticked boxes alike (colour tells them apart): these
+    draw an unticked box and an unchosen option empty."""
+    from runbook.screens.docs_review import DocsReviewScreen
+    from runbook.screens.options import DeployOptionsScreen
+    from runbook.screens.widgets.marks import Choice, TickList
+
+    app = static_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(DocsReviewScreen())
+        await pilot.pause()
+        ticks = app.screen.query_one(TickList)
+        await pilot.press("space")  # ticks the first item
+        await pilot.pause()
+        first, second = ticks.render_line(0).text, ticks.render_line(1).text
+        assert first.startswith("▐X▌") and second.startswith("▐ ▌"), (first, second)
+        app.pop_screen()
+        app.push_screen(DeployOptionsScreen(dry_run=False))
+        await pilot.pause()
+        shown = [b._button.plain for b in app.screen.query(Choice)]
+        assert shown == ["▐●▌", "▐ ▌", "▐ ▌"]
+        await pilot.press("down", "enter")  # zero downtime
+        await pilot.pause()
+        assert [b._button.plain for b in app.screen.query(Choice)] == ["▐ ▌", "▐●▌", "▐ ▌"]
+
+
+async def test_an_issue_being_typed_when_the_window_ends_is_handed_back_not_lost() -> None:
+    from runbook.screens.monitor import MonitorScreen
+
+    app = static_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(MonitorScreen())
+        await pilot.pause()
+        monitor = app.screen
+        # the form as i leaves it, with a window that has just ended (no session any more)
+        monitor.query_one("#issue-bar").visible = True
+        monitor.query_one("#issue-text").focus()
+        await pilot.press(*"bookings page blank")
+        monitor.model_changed({"monitor"})
+        await pilot.pause()
+        assert not monitor.query_one("#issue-bar").visible
+        said = [n.message for n in app._notifications]
+        assert any("not recorded" in m and "bookings page blank" in m for m in said), said
+        await pilot.press("f")  # the screen's keys work again
+        await pilot.pause()
+        assert on(app, "RunScreen")
+
+
 # -- the hand-off between the worker and the UI ---------------------------------------------
 
 
