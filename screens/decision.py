@@ -95,8 +95,10 @@ class DecisionModal(ModalScreen[str]):
                 options.append(Option(text, id=opt.key))
             yield OptionList(*options, id="choices")
             yield Input(placeholder=q.confirm_word or "", id="confirm")
+            keys = "1" if len(self.options) == 1 else f"1-{min(len(self.options), 4)}"
             yield Static(
-                "↑↓ Enter or 1-4 answers · your answer is journaled with your name and the time",
+                f"↑↓ Enter or {keys} answers · your answer is journaled with your name and "
+                "the time",
                 classes="hint",
             )
 

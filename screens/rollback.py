@@ -120,7 +120,8 @@ class RollbackScreen(Screen[str | None]):
         )
         self.query_one("#rb-intro", Static).update(intro)
         table = self.query_one("#backups", DataTable)
-        table.add_columns("written", "size", "age", "verified", "sha256")
+        # what decides the pick first: at 80 columns the last columns need a scroll
+        table.add_columns("written", "verified", "age", "size", "sha256")
         table.focus()
         if not self.rb.static:
             self.load_plans()
@@ -195,9 +196,9 @@ class RollbackScreen(Screen[str | None]):
         for b in backups:
             table.add_row(
                 b.modified.strftime("%Y-%m-%d %H:%M"),
-                fmt_bytes(b.size),
-                fmt_age(b.age_s),
                 "✓ yes" if b.verified else "✗ no",
+                fmt_age(b.age_s),
+                fmt_bytes(b.size),
                 (b.sha256 or "not recorded")[:12],
                 key=str(b.path),
             )
