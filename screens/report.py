@@ -170,7 +170,7 @@ class ReportScreen(Screen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
         Binding("h", "home", "Home"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("q", "app.quit", "Quit", show=False),  # ^q is in the footer already
     ]
 
     @property
