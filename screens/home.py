@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 ACTIONS: tuple[tuple[str, str, str], ...] = (
     # id, label, what it does
     ("resume", "Resume the unfinished run", "finish it, or return the target to before"),
-    ("deploy", "Deploy", "documents, tests, checks, backup, migration, verification"),
+    # one line each at 80 columns: a responder must see Rollback without scrolling
+    ("deploy", "Deploy", "review, tests, checks, backup, migration, verify"),
     ("rehearse", "Rehearse", "the same runbook against a throwaway sandbox"),
     ("test", "Test migrations", "the nine tests on a scratch copy of the schema"),
-    ("monitor", "Monitor", "the 30-minute post-deployment window and its checkpoint"),
-    ("rollback", "Rollback", "Option A (down migrations) or Option B (restore a backup)"),
+    ("monitor", "Monitor", "the 30-minute window and its checkpoint"),
+    ("rollback", "Rollback", "A: the down migrations, or B: restore a backup"),
     ("report", "Report", "what this session ran so far"),
 )
 KEYS = {
