@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
+from runbook.screens.base import RunbookScreen
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
-
-if TYPE_CHECKING:
-    from runbook.screens.app import RunbookApp
 
 ACTIONS: tuple[tuple[str, str, str], ...] = (
     # id, label, what it does
@@ -74,7 +71,7 @@ def overview() -> Text:
     return text
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(RunbookScreen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("u", "choose('resume')", "Resume"),
         Binding("d", "choose('deploy')", "Deploy"),
@@ -84,10 +81,6 @@ class HomeScreen(Screen[None]):
         Binding("b", "choose('rollback')", "Rollback"),
         Binding("r", "choose('report')", "Report"),
     ]
-
-    @property
-    def rb(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

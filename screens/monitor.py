@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
+from runbook.screens.base import RunbookScreen
 from runbook.screens.model import Monitor, fmt_bytes
 from runbook.screens.visible import uncovered
 from runbook.screens.widgets.banner import Banner
@@ -17,12 +18,10 @@ from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Header, Input, OptionList, RichLog, Sparkline, Static
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
-    from runbook.screens.app import RunbookApp
     from runbook.screens.bridge import RunDone
 
 # Lines drawn per sample and log: more than anyone reads in a second; the rest are counted
@@ -131,7 +130,7 @@ def checks_text(m: Monitor) -> Text | None:
     return text
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(RunbookScreen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("i", "raise_issue", "Raise issue"),
         Binding("e", "end_window", "End window"),
@@ -147,10 +146,6 @@ class MonitorScreen(Screen[None]):
         self._stale = False
         self._heights: dict[str, int] = {}
         self._hits_shown: str | None = None
-
-    @property
-    def rb(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

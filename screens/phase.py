@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from runbook.screens.base import RunbookScreen
 from runbook.screens.model import MAIN_LINE, StepState
 from runbook.screens.visible import uncovered
 from runbook.screens.widgets.banner import Banner
@@ -17,11 +18,9 @@ from runbook.screens.widgets.sqlview import SqlView, findings_text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Header, OptionList, RichLog, Static, TabbedContent, TabPane
 
 if TYPE_CHECKING:
-    from runbook.screens.app import RunbookApp
     from runbook.screens.bridge import RunDone
 
 LEVEL_STYLE = {"error": "red", "warning": "yellow", "would": "magenta", "info": ""}
@@ -35,7 +34,7 @@ OUTCOME_TEXT = {
 }
 
 
-class RunScreen(Screen[None]):
+class RunScreen(RunbookScreen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("f", "follow", "Follow"),
         Binding("o", "pane('output')", "Output"),
@@ -56,10 +55,6 @@ class RunScreen(Screen[None]):
         self._sql_index: int | None = None
         self._sql_pick: int | None = None  # a migration the operator chose with [ ]
         self._stale = False  # changed while covered: repainted when shown again
-
-    @property
-    def rb(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

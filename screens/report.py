@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runbook.screens.base import RunbookScreen
 from runbook.screens.model import MARKS, RunModel, fmt_bytes, fmt_estimate, fmt_seconds
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Header, MarkdownViewer
 
 if TYPE_CHECKING:
-    from runbook.screens.app import RunbookApp
     from runbook.screens.bridge import RunDone
 
 OUTCOME_WORDS = {
@@ -166,16 +165,12 @@ def report_markdown(model: RunModel, debrief: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ReportScreen(Screen[None]):
+class ReportScreen(RunbookScreen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
         Binding("h", "home", "Home"),
         Binding("q", "app.quit", "Quit", show=False),  # ^q is in the footer already
     ]
-
-    @property
-    def rb(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

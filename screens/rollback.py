@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
+from runbook.screens.base import RunbookScreen
 from runbook.screens.model import fmt_bytes
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.footer import KeysFooter
@@ -21,14 +22,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from runbook.engine import Options
 from runbook.prompter import Question
-
-if TYPE_CHECKING:
-    from runbook.screens.app import RunbookApp
 
 A_DOES = (
     "Runs the six down files newest first (what php artisan migrate:rollback --step=6 "
@@ -63,7 +60,7 @@ def plan_lines(lines: list[str]) -> Text:
     return text
 
 
-class RollbackScreen(Screen[str | None]):
+class RollbackScreen(RunbookScreen[str | None]):
     BINDINGS = [  # noqa: RUF012
         Binding("a", "option_a", "Option A: migrations"),
         Binding("b", "option_b", "Option B: restore"),
@@ -80,10 +77,6 @@ class RollbackScreen(Screen[str | None]):
         self.backups: list[Any] = []
         self.chosen: Path | None = None
         self._planning_b = threading.Lock()
-
-    @property
-    def rb(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

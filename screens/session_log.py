@@ -5,31 +5,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from runbook.screens.base import RunbookScreen
 from runbook.screens.widgets.banner import Banner
 from runbook.screens.widgets.footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Header, RichLog, Static
 
 if TYPE_CHECKING:
-    from runbook.screens.app import RunbookApp
     from runbook.screens.bridge import RunDone
 
 LEVEL_STYLE = {"error": "red", "warning": "yellow"}
 
 
-class SessionLogScreen(Screen[None]):
+class SessionLogScreen(RunbookScreen[None]):
     BINDINGS = [Binding("escape", "home", "Home")]  # noqa: RUF012
 
     def __init__(self, title: str) -> None:
         super().__init__()
         self.title_text = title
         self._written = 0
-
-    @property
-    def rb(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
