@@ -216,6 +216,13 @@ class StepState:
                 return True
         return False
 
+    def start_item(self, name: str) -> None:
+        """``name`` is the one item running now (the one before it did not say it ended)."""
+        for item in self.items:
+            if item.status == RUNNING:
+                item.status = PENDING
+        self.set_item(name, RUNNING)
+
     def first_open(self) -> Item | None:
         return next((i for i in self.items if i.status in (PENDING, RUNNING)), None)
 
@@ -532,10 +539,7 @@ class RunModel:
         self, step: Any, d: dict[str, Any], meta: dict[str, Any], now: float
     ) -> str:
         if step is not None:
-            for item in step.items:
-                if item.status == RUNNING:
-                    item.status = PENDING
-            step.set_item(str(d.get("table", "")), RUNNING)
+            step.start_item(str(d.get("table", "")))
             step.say("info", f"applying {d.get('migration')}")
         return "step"
 
@@ -560,10 +564,7 @@ class RunModel:
 
     def _on_test_start(self, step: Any, d: dict[str, Any], meta: dict[str, Any], now: float) -> str:
         if step is not None:
-            for item in step.items:
-                if item.status == RUNNING:
-                    item.status = PENDING
-            step.set_item(str(d.get("name", "")), RUNNING)
+            step.start_item(str(d.get("name", "")))
             step.say("info", f"▸ {d.get('name')}")
         return "step"
 
