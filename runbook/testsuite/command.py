@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from runbook import exitcodes, journal
+from runbook import exitcodes
 from runbook.config import Config
-from runbook.db import DatabaseError
 from runbook.testsuite.report import TEST_COUNT, SuiteReport
 from runbook.testsuite.suite import Emit
 from runbook.validator import ValidationResult
@@ -18,7 +17,14 @@ def _mark(ok: bool) -> str:
 
 
 def cmd_test_migrations(args: argparse.Namespace) -> int:
-    """``runbook test-migrations --config F [--sql-dir D] [--json]``."""
+    """``runbook test-migrations --config F [--sql-dir D] [--json]``: a server or journal
+    that fails becomes a one-line message and its exit code (commands.guarded)."""
+    from runbook.commands import guarded
+
+    return guarded(lambda: _test_migrations(args))
+
+
+def _test_migrations(args: argparse.Namespace) -> int:
     import json
 
     from rich.markup import escape
@@ -53,14 +59,7 @@ def cmd_test_migrations(args: argparse.Namespace) -> int:
             style = {"error": "red", "warning": "yellow"}.get(data.get("level", ""), "dim")
             console.print(f"  [{style}]{escape(data['text'])}[/]")
 
-    try:
-        report = _walk(cfg, validation, emit)
-    except DatabaseError as exc:
-        err.print(f"[red]runbook: {escape(str(exc))}[/]")
-        return exitcodes.FAILED
-    except journal.JournalError as exc:
-        err.print(f"[red]runbook: {escape(str(exc))}[/]")
-        return exitcodes.CONFIG_ERROR
+    report = _walk(cfg, validation, emit)
     if report is None:  # interrupted: the walk journaled it and dropped the scratch copy
         err.print("[red]runbook: the test suite was interrupted[/]")
         return exitcodes.FAILED
