@@ -43,3 +43,11 @@ def tables(sandbox: Sandbox) -> set[str]:
     with sandbox.connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW TABLES")
         return {r[0] for r in cur.fetchall()}
+
+
+def break_parent_collation(sandbox: Sandbox) -> None:
+    """A parent key whose collation no longer matches the migrations' columns (staff.id
+    becomes utf8mb4_bin): every CREATE TABLE with a foreign key to it fails (errno 150)."""
+    with sandbox.connect() as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign")
+        cur.execute("ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL")

@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 import pytest
-from helpers import SIX, app_answers_200, snapshot, tables
+from helpers import SIX, app_answers_200, break_parent_collation, snapshot, tables
 
 from runbook import config as config_mod
 from runbook import journal
@@ -153,9 +153,7 @@ def test_applied_but_different_schema_is_named_column_by_column(
 def test_parent_key_collation_mismatch_is_caught_before_create(
     cfg_path: Path, clean_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with clean_sandbox.connect() as conn, conn.cursor() as cur:
-        cur.execute("ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign")
-        cur.execute("ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL")
+    break_parent_collation(clean_sandbox)
     before = snapshot(cfg_path)
     assert main(["deploy", "--config", str(cfg_path), "--yes"]) == 1
     out = capsys.readouterr().out

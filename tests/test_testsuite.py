@@ -20,6 +20,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from helpers import break_parent_collation
 
 from runbook import config as config_mod
 from runbook import fingerprint, flow, journal
@@ -170,11 +171,7 @@ def test_all_nine_pass_with_evidence_and_leave_nothing_behind(
 def test_parent_key_collation_breaks_a_foreign_key_and_the_suite_says_which(
     clean_sandbox: Sandbox,
 ) -> None:
-    admin(
-        clean_sandbox,
-        "ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign",
-        "ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL",
-    )
+    break_parent_collation(clean_sandbox)
     before = target_fingerprint(clean_sandbox)
     report, _ = suite(clean_sandbox)
     assert not report.ok
@@ -541,11 +538,7 @@ def test_flow_step_passes_or_hands_the_failures_to_the_decision(
     journaled = [e for e in journal.read(ctx.journal.path) if e["event"] == "test_end"]
     assert len(journaled) == 9 and all(e["node"] == "test_suite" for e in journaled)
 
-    admin(
-        clean_sandbox,
-        "ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign",
-        "ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL",
-    )
+    break_parent_collation(clean_sandbox)
     ctx, _ = _context(clean_sandbox, tmp_path, validate())
     failed = step_test_suite(ctx)
     ctx.journal.close()
@@ -588,11 +581,7 @@ def test_failed_tests_stop_the_deployment_before_it_touches_anything(
 ) -> None:
     from runbook.commands import run_deploy
 
-    admin(
-        clean_sandbox,
-        "ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign",
-        "ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL",
-    )
+    break_parent_collation(clean_sandbox)
     before = target_fingerprint(clean_sandbox)
     cfg = config_mod.load(cfg_path)
     outcome, _ = run_deploy(
@@ -629,11 +618,7 @@ def test_the_suite_alone_ends_where_the_deployment_would_begin(
     assert not {"preflight", "notify", "archive"} & {e.get("node") for e in events}
     assert target_fingerprint(clean_sandbox).diff(before) == []
 
-    admin(
-        clean_sandbox,
-        "ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign",
-        "ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL",
-    )
+    break_parent_collation(clean_sandbox)
     ctx = runs.new_context(cfg, Options(), SafeDefaultPrompter(), lambda e: None, "test")
     failed = runs.walk(ctx, "test_suite", only={"test_suite"}, until="preflight")
     assert failed.outcome == "stopped" and failed.exit_code == 1

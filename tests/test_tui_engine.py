@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SIX_SET, tables
+from helpers import SIX_SET, break_parent_collation, tables
 from runbook.screens.app import RunbookApp
 from runbook.screens.decision import context_lines
 from runbook.screens.model import RunModel
@@ -350,9 +350,7 @@ async def test_failed_tests_stop_the_deployment_before_it_touches_anything(
 ) -> None:
     """The seed's "Tests failed? YES: STOP DEPLOYMENT". A parent key whose collation no
     longer matches breaks the migrations on the scratch copy; the target is never touched."""
-    with clean_sandbox.connect() as conn, conn.cursor() as cur:
-        cur.execute("ALTER TABLE appointments DROP FOREIGN KEY appointments_staff_id_foreign")
-        cur.execute("ALTER TABLE staff MODIFY id char(36) COLLATE utf8mb4_bin NOT NULL")
+    break_parent_collation(clean_sandbox)
     r = rehearse()
     app = app_for(r)
     async with app.run_test(size=(80, 24)) as pilot:
