@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SIX_SET, break_parent_collation, tables
+from helpers import SIX_SET, app_answers_200, break_parent_collation, tables
 from runbook.screens.app import RunbookApp
 from runbook.screens.decision import context_lines
 from runbook.screens.model import RunModel
@@ -27,7 +27,6 @@ from runbook import config as config_mod
 from runbook import journal
 from runbook.drills import AppErrors
 from runbook.engine import Options
-from runbook.laravel import probe
 from runbook.prompter import SafeDefaultPrompter
 from runbook.rehearsal import Rehearsal
 from runbook.sandbox import Sandbox
@@ -190,7 +189,7 @@ async def test_verification_failed_rollback_is_the_safe_first_answer(
         assert app.walk_result.outcome == "failed" and app.exit_code == 1
         assert app.model.steps["auto_rollback"].status == "passed"
     assert not SIX_SET & tables(clean_sandbox)
-    assert probe(config_mod.load(r.config_path).app.url).status == 200
+    assert app_answers_200(r.config_path)
     assert decisions(app.journals[-1])["verification_failed"]["answer"] == "rollback"
     assert r.debrief(app.journals).score.right == r.debrief(app.journals).score.total
 
@@ -208,7 +207,7 @@ async def test_verification_failed_keep_needs_a_person(
         assert app.walk_result.outcome == "needs_person" and app.exit_code == 4
         assert app.model.steps["keep_unverified"].status == "passed"
     assert tables(clean_sandbox) >= SIX_SET  # kept, as answered
-    assert probe(config_mod.load(r.config_path).app.url).status == 200
+    assert app_answers_200(r.config_path)
 
 
 # -- migration failed: the automatic rollback ---------------------------------------------
@@ -339,7 +338,7 @@ async def test_rollback_screen_restores_the_picked_backup(
         assert app.walk_result.outcome == "rolled_back" and app.exit_code == 0
         await until(pilot, lambda: on(app, "ReportScreen"), "the report")
     assert not SIX_SET & tables(clean_sandbox)
-    assert probe(cfg.app.url).status == 200
+    assert app_answers_200(r.config_path)
 
 
 # -- refusals and ways out -------------------------------------------------------------
@@ -401,7 +400,7 @@ async def test_ctrl_c_twice_aborts_the_run_and_cleans_up(
     kinds = [e["event"] for e in events_of(app.journals[-1])]
     assert "aborted" in kinds and kinds[-1] == "run_end"
     assert not SIX_SET & tables(clean_sandbox)
-    assert probe(config_mod.load(r.config_path).app.url).status == 200
+    assert app_answers_200(r.config_path)
 
 
 async def test_quitting_during_a_run_aborts_it_first(
