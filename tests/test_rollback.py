@@ -19,7 +19,7 @@ import pytest
 from helpers import SIX, app_answers_200, snapshot, tables
 
 from runbook import config as config_mod
-from runbook import journal, restore, rollback
+from runbook import fingerprint, journal, restore, rollback
 from runbook.cli import main
 from runbook.db import Target
 from runbook.engine import Event, Options
@@ -44,6 +44,15 @@ def scratch_schemas(sandbox: Sandbox) -> list[str]:
         admin=True,
     )
     return [r[0] for r in rows]
+
+
+def assert_refused_cleanly(
+    cfg_path: Path, sandbox: Sandbox, before: fingerprint.Fingerprint
+) -> None:
+    """A refusal touched nothing: the target as before, no scratch schema, the app up."""
+    assert snapshot(cfg_path).diff(before) == []
+    assert scratch_schemas(sandbox) == []
+    assert app_answers_200(cfg_path)
 
 
 def deploy(cfg_path: Path) -> Path:
@@ -205,9 +214,7 @@ def test_without_yes_and_without_a_tty_nothing_is_touched(
     assert "this needs an answer: Drop the 6 Phase 2 tables" in err and "--yes" in err
     assert run(cfg_path, restore_file=backup, yes=False) == 1
     assert "this needs an answer: Restore" in capsys.readouterr().err
-    assert snapshot(cfg_path).diff(before) == []
-    assert scratch_schemas(clean_sandbox) == []
-    assert app_answers_200(cfg_path)
+    assert_refused_cleanly(cfg_path, clean_sandbox, before)
 
 
 def test_lock_held_by_another_session_exits_3(
@@ -280,9 +287,7 @@ def test_damaged_or_foreign_backups_are_refused_untouched(
     assert run(cfg_path, restore_file=switching) == 1
     out = capsys.readouterr().out
     assert "USE `billing_db`;" in out and "never switches database" in out
-    assert snapshot(cfg_path).diff(before) == []
-    assert scratch_schemas(clean_sandbox) == []
-    assert app_answers_200(cfg_path)
+    assert_refused_cleanly(cfg_path, clean_sandbox, before)
 
 
 def test_a_backup_whose_sha256_differs_from_the_journal_is_refused(
@@ -319,9 +324,7 @@ def test_ctrl_c_while_loading_leaves_the_database_untouched(
     code, ctx = in_process(cfg_path, interrupt, "B", backup)
     assert code == 1
     assert "was not touched" in ctx.state["rollback_state"]
-    assert snapshot(cfg_path).diff(before) == []
-    assert scratch_schemas(clean_sandbox) == []
-    assert app_answers_200(cfg_path)
+    assert_refused_cleanly(cfg_path, clean_sandbox, before)
     events = last_run(cfg_path)
     assert [e["state"] for e in events if e["event"] == "restore_state"] == ["untouched"]
     assert events[-1]["event"] == "run_end" and events[-1]["exit_code"] == 1
