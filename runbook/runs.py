@@ -7,13 +7,16 @@ how the journal is opened and what is cleaned up afterwards is decided here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook import journal
 from runbook.config import Config
 from runbook.db import Target
 from runbook.engine import Context, Event, Options, RunOutcome, StepAction, Walker
 from runbook.prompter import Prompter
+
+if TYPE_CHECKING:  # sqlglot loads with it: not at start-up
+    from runbook.validator import ValidationResult
 
 
 def actions() -> dict[str, StepAction]:
@@ -38,14 +41,17 @@ def new_context(
     prompter: Prompter,
     sink: Callable[[Event], None],
     kind: str,
+    validation: ValidationResult | None = None,
 ) -> Context:
+    """``validation``: the migration set a driver validated already (e.g. another
+    ``--sql-dir``); otherwise the config's set is validated here."""
     from runbook import archive
     from runbook.validator import validate
 
     target = Target(cfg.database, dry_run=options.dry_run)
     jr = journal.Journal.create(cfg.journal_dir, cfg.database.database, kind)
     ctx = Context(cfg, target, jr, prompter, options, sink)
-    ctx.state["validation"] = validate(cfg.sql_dir)
+    ctx.state["validation"] = validation if validation is not None else validate(cfg.sql_dir)
     ctx.state["command"] = kind
     archive.mark_logs(ctx)
     return ctx

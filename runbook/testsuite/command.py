@@ -81,8 +81,8 @@ def _walk(cfg: Config, validation: ValidationResult, emit: Emit) -> SuiteReport 
         emit(event.kind, event.data)
 
     # the decision after the suite is automatic: no one is asked anything
-    ctx = runs.new_context(cfg, Options(), SafeDefaultPrompter(), sink, "test")
-    ctx.state["validation"] = validation  # --sql-dir may name another set than the config
+    # the set validated above: --sql-dir may name another than the config's
+    ctx = runs.new_context(cfg, Options(), SafeDefaultPrompter(), sink, "test", validation)
     runs.walk(ctx, "test_suite", only={"test_suite"}, until="preflight")
     return ctx.state.get("test_suite")
 
