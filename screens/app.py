@@ -299,29 +299,20 @@ class RunbookApp(RunControl, App[int]):
         if not self.running:
             self.exit(self.exit_code)
             return
-        from runbook.screens.decision import ConfirmModal
+        from runbook.screens.decision import quit_during_a_run
 
         def answer(abort: bool | None) -> None:
             if abort:
                 self.abort_run(then_quit=True)
 
-        self.push_screen(
-            ConfirmModal(
-                "A run is in progress",
-                "Quitting now aborts it: the runbook drops what this run created and "
-                "brings the application back up, then quits. Or keep it running.",
-                confirm="Abort the run and quit",
-                cancel="Keep running",
-            ),
-            answer,
-        )
+        self.push_screen(quit_during_a_run(), answer)
 
     def action_interrupt(self) -> None:
         """Ctrl-C: abort a run (after confirmation), or quit when nothing runs."""
         if not self.running:
             self.exit(self.exit_code)
             return
-        from runbook.screens.decision import ConfirmModal
+        from runbook.screens.decision import ConfirmModal, abort_the_run
 
         if isinstance(self.screen, ConfirmModal):
             self.abort_run()  # a second Ctrl-C confirms
@@ -332,13 +323,4 @@ class RunbookApp(RunControl, App[int]):
             if abort:
                 self.abort_run()
 
-        self.push_screen(
-            ConfirmModal(
-                "Abort the run?",
-                "The runbook journals the abort, drops what this run created, brings the "
-                "application back up, and ends the run. Ctrl-C again confirms.",
-                confirm="Abort the run",
-                cancel="Keep running",
-            ),
-            answer,
-        )
+        self.push_screen(abort_the_run(), answer)

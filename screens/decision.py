@@ -202,3 +202,25 @@ class ConfirmModal(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def quit_during_a_run() -> ConfirmModal:
+    """Ctrl+Q while a run is going."""
+    return ConfirmModal(
+        "A run is in progress",
+        "Quitting now aborts it: the runbook drops what this run created and "
+        "brings the application back up, then quits. Or keep it running.",
+        confirm="Abort the run and quit",
+        cancel="Keep running",
+    )
+
+
+def abort_the_run() -> ConfirmModal:
+    """Ctrl+C while a run is going (a second Ctrl+C confirms)."""
+    return ConfirmModal(
+        "Abort the run?",
+        "The runbook journals the abort, drops what this run created, brings the "
+        "application back up, and ends the run. Ctrl-C again confirms.",
+        confirm="Abort the run",
+        cancel="Keep running",
+    )

@@ -368,6 +368,21 @@ def monitor_events(rec: Recorder, done: bool = False) -> None:
     )
 
 
+def monitor_major(rec: Recorder) -> None:
+    """A whole monitoring window that ends with a major issue."""
+    monitor_events(rec, done=True)
+    rec(
+        "step_end",
+        "monitor",
+        title="",
+        elapsed_s=24.0,
+        ok=False,
+        skipped=False,
+        summary="window 1: major issues",
+        evidence=["major: 1 constraint violation"],
+    )
+
+
 def make_app(model: RunModel, start: str = "home", **kw: Any) -> RunbookApp:
     return RunbookApp(
         CFG, operator="alice", model=model, validation=VALIDATION, static=True, start=start, **kw
@@ -489,17 +504,7 @@ def test_monitor_with_hits(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_monitor_checkpoint(snap_compare: Any, size: tuple[int, int]) -> None:
     rec = Recorder()
     deploy_until(rec)
-    monitor_events(rec, done=True)
-    rec(
-        "step_end",
-        "monitor",
-        title="",
-        elapsed_s=24.0,
-        ok=False,
-        skipped=False,
-        summary="window 1: major issues",
-        evidence=["major: 1 constraint violation"],
-    )
+    monitor_major(rec)
     rec("run_end", "monitor", outcome="stopped", exit_code=1, title="cut short")
     assert snap_compare(make_app(rec.model("monitor"), start="monitor"), terminal_size=size)
 
@@ -579,17 +584,7 @@ def test_report_success(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_report_after_rollback(snap_compare: Any, size: tuple[int, int]) -> None:
     rec = Recorder()
     deploy_until(rec)
-    monitor_events(rec, done=True)
-    rec(
-        "step_end",
-        "monitor",
-        title="",
-        elapsed_s=24.0,
-        ok=False,
-        skipped=False,
-        summary="window 1: major issues",
-        evidence=["major: 1 constraint violation"],
-    )
+    monitor_major(rec)
     rec(
         "decision",
         "issues_detected",
@@ -668,22 +663,14 @@ def test_session_log_resume(snap_compare: Any, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_confirm_quit_during_a_run(snap_compare: Any, size: tuple[int, int]) -> None:
-    from runbook.screens.decision import ConfirmModal
+    from runbook.screens.decision import quit_during_a_run
 
     rec = Recorder()
     deploy_until(rec, stop="migrate")
     model = rec.model()
 
     async def run_before(pilot: Any) -> None:
-        pilot.app.push_screen(
-            ConfirmModal(
-                "A run is in progress",
-                "Quitting now aborts it: the runbook drops what this run created and "
-                "brings the application back up, then quits. Or keep it running.",
-                confirm="Abort the run and quit",
-                cancel="Keep running",
-            )
-        )
+        pilot.app.push_screen(quit_during_a_run())
         await pilot.pause()
 
     assert snap_compare(make_app(model, start="run"), run_before=run_before, terminal_size=size)
