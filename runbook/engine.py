@@ -168,17 +168,11 @@ class Walker:
             try:
                 while node_id is not None:
                     node = flow.NODES[node_id]
-                    if node_id == until:
+                    if node_id == until:  # ends the walk before the node, as a success
                         ctx.current = None
                         code = exit_override if exit_override is not None else exitcodes.OK
-                        ctx.state["outcome"] = "success"
-                        self._finally(durations)
-                        ctx.emit(
-                            RUN_END,
-                            outcome="success",
-                            exit_code=code,
-                            title=f"done; {node.title.lower()} would come next",
-                        )
+                        title = f"done; {node.title.lower()} would come next"
+                        self._end("success", code, title, durations)
                         return RunOutcome("success", code, visited, results, durations)
                     visited.append(node_id)
                     ctx.current = node_id
@@ -187,9 +181,7 @@ class Walker:
                         code = (
                             exit_override if exit_override is not None else _OUTCOME_EXIT[outcome]
                         )
-                        ctx.state["outcome"] = outcome
-                        self._finally(durations)
-                        ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=node.title)
+                        self._end(outcome, code, node.title, durations)
                         return RunOutcome(outcome, code, visited, results, durations)
                     if isinstance(node, flow.Decision):
                         node_id = node.branches[self._decide(node, last)]
@@ -231,12 +223,16 @@ class Walker:
                         text=f"ignored {', '.join(signals.ignored)} while cleaning up",
                         level="warning",
                     )
-                ctx.state["outcome"] = outcome
-                self._finally(durations)
-                ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=f"aborted by {reason}")
+                self._end(outcome, code, f"aborted by {reason}", durations)
                 if isinstance(exc, (KeyboardInterrupt, Interrupted)):
                     return RunOutcome(outcome, code, visited, results, durations)
                 raise
+
+    def _end(self, outcome: str, code: int, title: str, durations: dict[str, float]) -> None:
+        """Every end of a walk: the outcome recorded, notification and archive, run_end."""
+        self.ctx.state["outcome"] = outcome
+        self._finally(durations)
+        self.ctx.emit(RUN_END, outcome=outcome, exit_code=code, title=title)
 
     def _finally(self, durations: dict[str, float]) -> None:
         """Notification and archive: after every end; their failure never changes the outcome."""
